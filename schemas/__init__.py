@@ -1,0 +1,1 @@
+"""Pydantic models shared by every stage: the canonical event and what is derived from it."""
