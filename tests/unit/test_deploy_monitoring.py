@@ -1,0 +1,162 @@
+"""Prometheus rules and Grafana provisioning refer to metrics, tables and datasources that exist."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import chdb
+import pytest
+import yaml
+from prometheus_client import REGISTRY
+
+import pipeline.metrics  # noqa: F401  (registers the worker metrics)
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = yaml.safe_load((ROOT / "deploy/prometheus/rules/salesradar.yml").read_text())
+ALL_RULES = [rule for group in RULES["groups"] for rule in group["rules"]]
+DASHBOARDS = sorted((ROOT / "deploy/grafana/dashboards").glob("*.json"))
+DATASOURCES = yaml.safe_load(
+    (ROOT / "deploy/grafana/provisioning/datasources/salesradar.yml").read_text()
+)["datasources"]
+OPERATIONS = (ROOT / "docs/operations.md").read_text(encoding="utf-8")
+METRIC_NAME = re.compile(r"\bsalesradar_[a-z0-9_]+")
+
+#: Defined in pipeline/alerts/metrics.py next to the alert channels (the agreed names).
+ALERT_CHANNEL_SERIES = {"salesradar_alerts_total", "salesradar_alerts_queued"}
+#: The ClickHouse tables and views BI reads (created by the migrations in sql/).
+BI_RELATIONS = {
+    "signal_heatmap_agg",
+    "latency_daily",
+    "breaches_current",
+    "phi_weekly_rep",
+    "phi_weekly_team",
+}
+
+
+def _worker_series() -> set[str]:
+    """Every series name the worker exposes, with the suffixes Prometheus adds per type."""
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+    return {
+        family.name + suffix
+        for family in REGISTRY.collect()
+        if family.name.startswith("salesradar_")
+        for suffix in suffixes.get(family.type, ())
+    }
+
+
+KNOWN_SERIES = _worker_series() | ALERT_CHANNEL_SERIES
+
+
+def _targets(dashboard: dict) -> list[dict]:
+    return [target for panel in dashboard["panels"] for target in panel["targets"]]
+
+
+def _headings_as_anchors(markdown: str) -> set[str]:
+    return {
+        re.sub(r"[^a-z0-9 _-]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        for line in markdown.splitlines()
+        if line.startswith("#")
+    }
+
+
+def test_worker_series_cover_every_metric_family() -> None:
+    assert {
+        "salesradar_events_consumed_total",
+        "salesradar_sink_insert_seconds_bucket",
+        "salesradar_open_waits",
+    } <= KNOWN_SERIES
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r["alert"])
+def test_rules_use_known_metrics_and_have_severity_summary_and_runbook(rule: dict) -> None:
+    used = set(METRIC_NAME.findall(rule["expr"]))
+    assert used or "up{" in rule["expr"]
+    assert used <= KNOWN_SERIES, used - KNOWN_SERIES
+    assert rule["labels"]["severity"] in {"warning", "critical"}
+    assert rule["annotations"]["summary"]
+    anchor = rule["annotations"]["runbook"].partition("#")[2]
+    assert anchor in _headings_as_anchors(OPERATIONS), anchor
+
+
+def test_required_alerts_exist() -> None:
+    exprs = {rule["alert"]: rule["expr"] for rule in ALL_RULES}
+    assert "salesradar_consumer_lag" in exprs["SalesradarConsumerLagGrowing"]
+    assert "salesradar_dead_letters_total" in exprs["SalesradarDeadLetterRate"]
+    assert "salesradar_sink_insert_failures_total" in exprs["SalesradarInsertFailures"]
+    assert "salesradar_last_event_timestamp_seconds" in exprs["SalesradarNoEvents"]
+    assert "salesradar_alerts_total" in exprs["SalesradarAlertsDeadLettered"]
+    assert 'up{job="salesradar-worker"}' in exprs["SalesradarWorkerDown"]
+
+
+def test_prometheus_loads_the_rule_file_and_scrapes_the_job_the_rules_name() -> None:
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    mounted_at = "/etc/prometheus/"
+    for pattern in config["rule_files"]:
+        relative = pattern.removeprefix(mounted_at)
+        assert list((ROOT / "deploy/prometheus").glob(relative)), pattern
+    jobs = {job["job_name"] for job in config["scrape_configs"]}
+    assert "salesradar-worker" in jobs
+
+
+def test_datasources_are_prometheus_and_clickhouse_with_stable_uids() -> None:
+    by_type = {ds["type"]: ds for ds in DATASOURCES}
+    assert set(by_type) == {"prometheus", "grafana-clickhouse-datasource"}
+    clickhouse = by_type["grafana-clickhouse-datasource"]["jsonData"]
+    assert (clickhouse["host"], clickhouse["port"], clickhouse["protocol"]) == (
+        "clickhouse",
+        8123,
+        "http",
+    )
+    assert clickhouse["defaultDatabase"] == "salesradar"
+    assert by_type["prometheus"]["url"] == "http://prometheus:9090"
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.name)
+def test_dashboards_parse_and_reference_provisioned_datasources(path: Path) -> None:
+    dashboard = json.loads(path.read_text(encoding="utf-8"))
+    uids = {ds["uid"] for ds in DATASOURCES}
+    panel_ids = [panel["id"] for panel in dashboard["panels"]]
+    assert dashboard["uid"] and dashboard["title"]
+    assert len(panel_ids) == len(set(panel_ids))
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] in uids
+        assert panel["targets"]
+        for target in panel["targets"]:
+            assert target["datasource"]["uid"] in uids
+
+
+def test_dashboard_uids_are_unique() -> None:
+    uids = [json.loads(p.read_text())["uid"] for p in DASHBOARDS]
+    assert len(DASHBOARDS) == 2
+    assert len(uids) == len(set(uids))
+
+
+def test_pipeline_health_queries_only_known_metrics_and_shows_each_family() -> None:
+    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/pipeline-health.json").read_text())
+    used = {name for t in _targets(dashboard) for name in METRIC_NAME.findall(t["expr"])}
+    assert used <= KNOWN_SERIES, used - KNOWN_SERIES
+    shown_families = {re.sub(r"_(total|bucket|sum|count)$", "", name) for name in used}
+    all_families = {re.sub(r"_(total|bucket|sum|count)$", "", name) for name in KNOWN_SERIES}
+    assert shown_families == all_families
+
+
+def _as_plain_sql(grafana_sql: str) -> str:
+    """Replace Grafana variables and ClickHouse-plugin macros with literal SQL."""
+    sql = re.sub(r"\$__timeFilter\((\w+)\)", r"\1 >= toDateTime(0)", grafana_sql)
+    sql = sql.replace("$__fromTime", "toDateTime(0)").replace("$__toTime", "now()")
+    return re.sub(r"\$\{\w+(:singlequote)?\}", "x", sql)
+
+
+def test_sales_process_sql_parses_and_reads_every_bi_relation() -> None:
+    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/sales-process.json").read_text())
+    queries = [t["rawSql"] for t in _targets(dashboard)]
+    queries += [v["query"] for v in dashboard["templating"]["list"] if v["type"] == "query"]
+    read = set()
+    for sql in queries:
+        plain = _as_plain_sql(sql)
+        assert "$" not in plain, plain
+        chdb.query(f"EXPLAIN AST {plain}", "CSV")  # raises on a syntax error
+        read |= set(re.findall(r"\bFROM\s+(\w+)", plain))
+    assert read == BI_RELATIONS
