@@ -224,8 +224,8 @@ class AlertService:
         """Spend the endpoint's free slots; the last free slot carries a digest of the rest.
 
         Keeping one slot back means a burst beyond the limit arrives as one merged message
-        instead of waiting a whole window. A lone alert facing the last slot waits up to
-        `digest_hold_s` for company, unless forced.
+        instead of waiting a whole window. Whatever reaches the last slot waits `digest_hold_s`
+        (unless forced) so the rest of a burst can join it.
         """
         now = self._clock()
         batches = _batches([p for p in endpoint.pending if p.not_before <= now])
@@ -238,8 +238,7 @@ class AlertService:
                 audience = self._audience(endpoint, batches[0][0])
                 merged = [p for b in batches if self._audience(endpoint, b[0]) == audience
                           for p in b]
-                lone = len(merged) == len(batches[0])
-                if lone and not force and now - max(p.not_before for p in merged) < hold:
+                if not force and now - min(p.not_before for p in merged) < hold:
                     return
                 self._start(endpoint, merged, now)
                 return
