@@ -36,5 +36,7 @@ def open_backend(url_or_path: str) -> ClickHouseBackend:
             raise ValueError("chdb:// needs a directory, e.g. chdb:///var/lib/salesradar")
         return EmbeddedBackend(Path(path))
     if "://" in url_or_path:
-        raise ValueError(f"unsupported ClickHouse address {url_or_path!r}: use http(s):// or chdb://")
+        raise ValueError(
+            f"unsupported ClickHouse address {url_or_path!r}: use http(s):// or chdb://"
+        )
     return EmbeddedBackend(Path(url_or_path))

@@ -10,9 +10,7 @@ from pipeline.clickhouse.protocol import ClickHouseBackend
 _COLUMNS = ("tenant", "rep_id", "name", "team", "manager")
 
 
-def load_rep_directory(
-    backend: ClickHouseBackend, rows: Iterable[Mapping[str, Any]]
-) -> int:
+def load_rep_directory(backend: ClickHouseBackend, rows: Iterable[Mapping[str, Any]]) -> int:
     """Upsert reps into `rep_directory` (latest load wins per tenant and rep); returns the count.
 
     Each row needs `rep_id`; `tenant` defaults to 'default', name/team/manager to ''.
