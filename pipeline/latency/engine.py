@@ -160,8 +160,6 @@ def _customer_message(
     state: ConversationState, event: CanonicalEvent, at: datetime, policy: SlaPolicy
 ) -> bool:
     """First unanswered customer message starts a wait; later ones in the burst join it."""
-    if event.event_id in state.recent_event_ids:
-        return False
     if state.answered_until is not None and at <= state.answered_until:
         return False  # already answered (a late or re-delivered message)
     wait = state.wait_of(FIRST_REPLY)
