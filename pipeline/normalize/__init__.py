@@ -71,6 +71,8 @@ def _email(raw: bytes, factory: EventFactory, ctx: NormalizeContext) -> Outcome:
         return email_esp.sendgrid(doc, factory)
     if not isinstance(doc, dict):
         raise Reject("unknown_shape", "an email record is a JSON object or array")
+    if "sg_event_id" in doc:
+        return email_esp.sendgrid([doc], factory)
     if "event-data" in doc or "signature" in doc:
         return [email_esp.mailgun(doc, factory, ctx.mailgun_signing_key)]
     doc = email_esp.unwrap_sns(doc)

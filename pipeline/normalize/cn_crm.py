@@ -100,7 +100,7 @@ def _planned(kind: EventKind, changes: list[Change]) -> list[tuple[EventKind, st
     match = next((c for c in changes if c[0].lower() in wanted), None)
     if match is None and kind in (EventKind.STAGE_CHANGED, EventKind.RATING_CHANGED) and changes:
         match = changes[0]
-    field, old, new = match or (wanted[0], "", "")
+    field, old, new = match or ("", "", "")
     return [(kind, field, old, new)]
 
 
@@ -118,7 +118,9 @@ def adapt(doc: Mapping[str, Any], factory: EventFactory) -> list[CanonicalEvent]
     directory = factory.directory
     customer_raw = opt_str(doc, "accountId") or record_id
     customer = resolve_customer(directory, "crm", customer_raw)
-    automatic = origin == "automatic" or not operator_id
+    operator_is_rep = bool(operator_id) and directory.rep_for("crm", operator_id) is not None
+    integration = origin == "api" and not operator_is_rep  # e.g. a web form writing leads
+    automatic = origin == "automatic" or not operator_id or integration
     planned = _planned(kind, _changes(doc))
     events = []
     for event_kind, field, old, new in planned:

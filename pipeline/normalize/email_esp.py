@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from email.utils import parseaddr
 from typing import Any
 
 import orjson
@@ -28,6 +29,11 @@ def message_key(message_id: str) -> str:
     return message_id.strip().strip("<>").strip()
 
 
+def address_of(value: str) -> str:
+    """'张伟 <zhangwei@example.cn>' -> 'zhangwei@example.cn'."""
+    return parseaddr(value)[1].lower()
+
+
 def _status_actor(status: str) -> Actor:
     return Actor.CUSTOMER if status.lower() in _RECIPIENT_ACTIONS else Actor.SYSTEM
 
@@ -40,12 +46,13 @@ def _sendgrid_event(item: Mapping[str, Any], factory: EventFactory) -> Canonical
     message_id = opt_str(item, "sg_message_id")
     conversation = f"email:{smtp_id}" if smtp_id else f"email:sg:{message_id or event_id}"
     customer = resolve_customer(factory.directory, "email", recipient)
-    rep_id = opt_any_str(item, "rep_id")
+    rep_id = opt_any_str(item, "rep_id")  # a custom arg senders may attach
+    rep = resolve_rep(factory.directory, "rep", rep_id) if rep_id else Party(id=customer.owner)
     return factory.make(
         source_format="sendgrid", source_id=event_id,
         occurred_at=parse_epoch(item.get("timestamp"), "s", factory.now),
         kind=EventKind.EMAIL_STATUS, actor=_status_actor(status), actor_id=recipient,
-        rep=resolve_rep(factory.directory, "rep", rep_id) if rep_id else Party(),
+        rep=rep,
         customer=customer, conversation_id=conversation,
         attrs={"status": status, "url": opt_any_str(item, "url"),
                "reason": opt_any_str(item, "reason"), "message_id": smtp_id},
@@ -86,7 +93,7 @@ def mailgun(doc: Mapping[str, Any], factory: EventFactory, key: str | None) -> C
     headers = opt_obj(opt_obj(data, "message", "event-data"), "headers", "event-data.message")
     message_id = message_key(opt_str(headers, "message-id", "headers"))
     recipient = opt_str(data, "recipient", "event-data")
-    sender = opt_str(headers, "from", "headers")
+    sender = address_of(opt_str(headers, "from", "headers"))
     return factory.make(
         source_format="mailgun", source_id=get_str(data, "id", "event-data"),
         occurred_at=parse_epoch(data.get("timestamp"), "s", factory.now),
@@ -129,7 +136,7 @@ def ses(doc: Mapping[str, Any], factory: EventFactory) -> CanonicalEvent:
         source_format="ses", source_id=f"ses:{ses_id}:{status}:{detail_key}",
         occurred_at=parse_iso8601(stamp, factory.now), kind=EventKind.EMAIL_STATUS,
         actor=_status_actor(status), actor_id=recipient,
-        rep=resolve_rep(factory.directory, "email", opt_str(mail, "source", "mail")),
+        rep=resolve_rep(factory.directory, "email", address_of(opt_str(mail, "source", "mail"))),
         customer=resolve_customer(factory.directory, "email", recipient),
         conversation_id=f"email:{header_id}" if header_id else f"email:ses:{ses_id}",
         attrs={"status": status, "subject": opt_any_str(common, "subject"),

@@ -36,6 +36,8 @@ _FIELD_KINDS = {
 }
 #: CDC lists these on every update; they say nothing about the sales process.
 _SYSTEM_FIELDS = frozenset({"LastModifiedDate", "SystemModstamp", "LastModifiedById"})
+#: Ids of Salesforce queues start with 00G: a record owned by a queue is not assigned to a rep.
+_QUEUE_PREFIX = "00G"
 
 
 def looks_like_history(doc: Mapping[str, Any]) -> bool:
@@ -124,8 +126,9 @@ def cdc(body: Mapping[str, Any], factory: EventFactory) -> list[CanonicalEvent]:
         for field, kind in changes:
             new_value = opt_any_str(body, field) if field else ""
             owner = opt_any_str(body, "OwnerId")
+            assigned = owner and not owner.startswith(_QUEUE_PREFIX)
             if kind is EventKind.OWNER_CHANGED or kind is EventKind.LEAD_CREATED:
-                rep = resolve_rep(directory, "crm", owner) if owner else Party()
+                rep = resolve_rep(directory, "crm", owner) if assigned else Party()
             else:
                 rep = resolve_rep(directory, "crm", user)
             events.append(
