@@ -43,13 +43,16 @@ class JsonFileAlertStateStore:
     def __init__(self, path: Path) -> None:
         self._path = Path(path)
         self._keys: set[str] = set()
+        self._torn_tail = False
         if self._path.exists():
             self._load()
         else:
             self._path.parent.mkdir(parents=True, exist_ok=True)
 
     def _load(self) -> None:
-        for number, line in enumerate(self._path.read_bytes().splitlines(), start=1):
+        data = self._path.read_bytes()
+        self._torn_tail = bool(data) and not data.endswith(b"\n")
+        for number, line in enumerate(data.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
@@ -67,6 +70,9 @@ class JsonFileAlertStateStore:
         if alert_key in self._keys:
             return
         with self._path.open("ab") as handle:
+            if self._torn_tail:
+                handle.write(b"\n")
+                self._torn_tail = False
             handle.write(orjson.dumps(alert_key) + b"\n")
             handle.flush()
             os.fsync(handle.fileno())
