@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipeline.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
 SERVICES = COMPOSE["services"]
@@ -174,3 +176,45 @@ def test_worker_image_is_python_311_slim_and_installs_the_project() -> None:
     assert (ROOT / build["context"] / build["dockerfile"]).resolve() == (
         ROOT / "deploy" / "Dockerfile"
     )
+
+
+def _compose_value(value: str) -> str:
+    """What compose substitutes when the variable is not set: `${NAME:-default}` -> default."""
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+
+
+def test_settings_env_names_are_fields_of_the_settings_object() -> None:
+    fields = {f"SALESRADAR_{name.upper()}" for name in Settings.model_fields}
+    assert set(SETTINGS_ENV) <= fields, set(SETTINGS_ENV) - fields
+
+
+def test_compose_worker_environment_is_accepted_by_the_settings_object() -> None:
+    values = {
+        name.removeprefix("SALESRADAR_").lower(): _compose_value(value)
+        for name, value in _env("worker").items()
+        if value is not None
+    }
+    settings = Settings(**values)
+    assert settings.bootstrap_servers == "kafka:9092"
+    assert settings.web_port == 6066
+    assert settings.log_json is True
+    assert str(settings.table_dir) == "/var/lib/salesradar"
+    assert settings.taxonomy_file is None  # pass-through names stay unset unless given
+
+
+def test_kubernetes_settings_are_accepted_by_the_settings_object() -> None:
+    docs = [
+        doc
+        for path in (ROOT / "deploy" / "k8s").glob("*.yaml")
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc and doc["kind"] in {"ConfigMap", "Secret"}
+    ]
+    values = {
+        name.removeprefix("SALESRADAR_").lower(): value
+        for doc in docs
+        for name, value in (doc.get("data") or doc.get("stringData") or {}).items()
+        if name.startswith("SALESRADAR_")
+    }
+    settings = Settings(**values)
+    assert settings.bootstrap_servers.count(",") == 2  # three brokers
+    assert str(settings.alerts_file) == "/etc/salesradar/alerts.toml"

@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 MANIFEST_FILES = sorted(p for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
 DOCS = [doc for path in MANIFEST_FILES for doc in yaml.safe_load_all(path.read_text()) if doc]
+#: ConfigMaps the operator creates from files (docs/operations.md, Kubernetes).
+USER_CREATED = {"salesradar-files", "salesradar-kafka-scripts"}
 SETTINGS_ENV = set((ROOT / "deploy" / "settings-env.txt").read_text().split())
 
 
@@ -81,8 +83,9 @@ def test_workloads_reference_existing_config_and_secrets_only() -> None:
                 expected = "ConfigMap" if kind == "configMapRef" else "Secret"
                 assert (expected, ref["name"]) in available, (owner, ref)
         for volume in spec.get("volumes", []):
-            if "configMap" in volume and volume["configMap"]["name"] != "salesradar-kafka-scripts":
-                assert ("ConfigMap", volume["configMap"]["name"]) in available, owner
+            if "configMap" in volume:
+                name = volume["configMap"]["name"]
+                assert ("ConfigMap", name) in available or name in USER_CREATED, owner
 
 
 def test_config_and_secret_keys_are_settings_and_the_password_is_secret() -> None:
@@ -92,14 +95,25 @@ def test_config_and_secret_keys_are_settings_and_the_password_is_secret() -> Non
     assert not set(config) & set(secret)
     assert "SALESRADAR_CLICKHOUSE_URL" in secret
     assert "CHANGE_ME" in secret["SALESRADAR_CLICKHOUSE_URL"]
-    files = _one("ConfigMap", "salesradar-files")["data"]
+    sts = _one("StatefulSet", "salesradar-worker")
+    mounts = {
+        m["name"]: m["mountPath"]
+        for m in sts["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    }
+    files_volume = next(
+        v for v in sts["spec"]["template"]["spec"]["volumes"] if v["name"] == "files"
+    )
+    operations = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    create_files = operations[operations.index("create configmap salesradar-files") :]
     for setting in (
         "SALESRADAR_TAXONOMY_FILE",
         "SALESRADAR_DIRECTORY_FILE",
         "SALESRADAR_ALERTS_FILE",
     ):
-        assert Path(config[setting]).name in files
-        assert config[setting].startswith("/etc/salesradar/")
+        path = Path(config[setting])
+        assert str(path.parent) == mounts["files"]
+        assert f"--from-file={path.name}=" in create_files
+    assert files_volume["configMap"]["name"] == "salesradar-files"
 
 
 def test_migration_job_runs_migrate() -> None:
