@@ -29,6 +29,7 @@ from .transport import TOKEN_ERRCODES, DeliveryError, call_json
 class Channel(Protocol):
     name: str  # the AlertRecord.channel value
     group: bool  # True: one shared chat (merge everyone into one digest); False: per person
+    max_bytes: int  # the vendor's limit on one markdown message
 
     async def send(self, session: aiohttp.ClientSession, message: AlertMessage) -> None: ...
 
@@ -45,6 +46,7 @@ def _dumps(payload: dict[str, object]) -> bytes:
 class WecomRobot:
     name = "wecom_robot"
     group = True
+    max_bytes = 4096
 
     def __init__(self, endpoint: WecomRobotEndpoint, timeout_s: float) -> None:
         self._endpoint = endpoint
@@ -109,6 +111,7 @@ class _TokenClient:
 class WecomApp:
     name = "wecom_app"
     group = False
+    max_bytes = 2048
 
     def __init__(self, endpoint: WecomAppEndpoint, timeout_s: float,
                  clock: Callable[[], datetime], margin_s: float) -> None:
@@ -140,6 +143,7 @@ class WecomApp:
 class DingtalkNotice:
     name = "dingtalk_notice"
     group = False
+    max_bytes = 5000
 
     def __init__(self, endpoint: DingtalkNoticeEndpoint, timeout_s: float,
                  clock: Callable[[], datetime], margin_s: float) -> None:
@@ -171,6 +175,7 @@ class DingtalkNotice:
 class DingtalkRobot:
     name = "dingtalk_robot"
     group = True
+    max_bytes = 20000
 
     def __init__(self, endpoint: DingtalkRobotEndpoint, timeout_s: float,
                  wall_clock_ms: Callable[[], int]) -> None:
@@ -208,6 +213,7 @@ class DingtalkRobot:
 class Webhook:
     name = "webhook"
     group = True
+    max_bytes = 65536
 
     def __init__(self, endpoint: WebhookEndpoint, timeout_s: float,
                  wall_clock_s: Callable[[], int]) -> None:

@@ -22,7 +22,7 @@ from .channels import Channel, make_channel
 from .config import AlertConfig
 from .hints import Hints, load_hints
 from .items import BreachLike, ReminderLike, WaitItem, responsible_rep
-from .messages import build_message, render_section
+from .messages import RenderedAlert, build_message, digest_bytes, render_section
 from .metrics import ALERTS_TOTAL
 from .quiet import quiet_until
 from .ratelimit import SlidingWindow
@@ -48,8 +48,7 @@ class _Pending:
     breach_id: str
     stage: str
     recipient: RepContact
-    headline: str
-    section: str
+    rendered: RenderedAlert
     created_at: datetime
     not_before: datetime  # quiet-hours release or retry backoff; created_at otherwise
     digest_group: str = ""  # alerts released together from quiet hours go out as one message
@@ -142,7 +141,7 @@ class AlertService:
         if aid in self._active or self._store.seen(aid):
             return
         rep_id = responsible_rep(item)
-        headline, section = render_section(
+        rendered = render_section(
             item,
             stage,
             now=now,
@@ -151,7 +150,7 @@ class AlertService:
             sla_s=(item.deadline - item.started_at).total_seconds(),
             crm_url_template=self._config.crm_url_template,
         )
-        pending = _Pending(aid, item.tenant, item.breach_id, stage, recipient, headline, section,
+        pending = _Pending(aid, item.tenant, item.breach_id, stage, recipient, rendered,
                            created_at=now, not_before=now)
         release = None if self._is_urgent(item) else quiet_until(
             now, self._config.quiet_hours.window_for(recipient.rep_id), self._config.zone
@@ -221,28 +220,28 @@ class AlertService:
             self._dispatch(endpoint, force=force)
 
     def _dispatch(self, endpoint: _Endpoint, *, force: bool) -> None:
-        """Spend the endpoint's free slots; the last free slot carries a digest of the rest.
+        """Spend the endpoint's free slots without ever exceeding its rate limit.
 
-        Keeping one slot back means a burst beyond the limit arrives as one merged message
-        instead of waiting a whole window. Whatever reaches the last slot waits `digest_hold_s`
-        (unless forced) so the rest of a burst can join it.
+        While fewer alerts wait than slots are free, each goes alone, but the last free slot is
+        kept for a digest: whatever reaches it waits `digest_hold_s` (unless forced) so the rest
+        of a burst can join, instead of waiting a whole window. When more alerts wait than
+        slots are free, every slot carries as large a digest as the channel allows.
         """
         now = self._clock()
-        batches = _batches([p for p in endpoint.pending if p.not_before <= now])
         hold = timedelta(seconds=self._config.delivery.digest_hold_s)
-        while batches:
+        while True:
+            batches = _batches([p for p in endpoint.pending if p.not_before <= now])
             free = endpoint.limiter.free(now)
-            if free <= 0:
+            if not batches or free <= 0:
                 return
-            if free == 1:
-                audience = self._audience(endpoint, batches[0][0])
-                merged = [p for b in batches if self._audience(endpoint, b[0]) == audience
-                          for p in b]
-                if not force and now - min(p.not_before for p in merged) < hold:
-                    return
-                self._start(endpoint, merged, now)
+            if free > 1 and len(batches) <= free:
+                self._start(endpoint, batches[0], now)
+                continue
+            audience = self._audience(endpoint, batches[0][0])
+            merged = [p for b in batches if self._audience(endpoint, b[0]) == audience for p in b]
+            if free == 1 and not force and now - min(p.not_before for p in merged) < hold:
                 return
-            self._start(endpoint, batches.pop(0), now)
+            self._start(endpoint, merged, now)
 
     @staticmethod
     def _audience(endpoint: _Endpoint, pending: _Pending) -> str:
@@ -250,6 +249,8 @@ class AlertService:
         return "" if endpoint.channel.group else pending.recipient.rep_id
 
     def _start(self, endpoint: _Endpoint, batch: list[_Pending], now: datetime) -> None:
+        """Send what fits one message of the channel; the rest waits for the next slot."""
+        batch = batch[: _fitting(batch, endpoint.channel.max_bytes)]
         endpoint.limiter.take(now)
         for pending in batch:
             endpoint.pending.remove(pending)
@@ -259,11 +260,7 @@ class AlertService:
         task.add_done_callback(self._tasks.discard)
 
     async def _deliver(self, endpoint: _Endpoint, batch: list[_Pending]) -> None:
-        message = build_message(
-            [p.headline for p in batch],
-            [p.section for p in batch],
-            [p.recipient for p in batch],
-        )
+        message = build_message([p.rendered for p in batch], [p.recipient for p in batch])
         try:
             if self._http is None:
                 self._http = aiohttp.ClientSession()
@@ -363,6 +360,15 @@ class AlertService:
                 await result
         except Exception:
             log.exception("on_record failed for alert %s", record.alert_id)
+
+
+def _fitting(batch: list[_Pending], max_bytes: int) -> int:
+    """How many alerts from the front of `batch` fit one digest (always at least one)."""
+    for count in range(2, len(batch) + 1):
+        head = batch[:count]
+        if digest_bytes([p.rendered for p in head], [p.recipient for p in head]) > max_bytes:
+            return count - 1
+    return len(batch)
 
 
 def _batches(ready: list[_Pending]) -> list[list[_Pending]]:

@@ -408,6 +408,32 @@ def test_a_simultaneous_burst_goes_out_as_19_singles_and_one_digest(tmp_path: Pa
     assert sum(1 for r in records if r.status == "sent") == 30
 
 
+def test_a_large_burst_is_split_by_message_size_and_delivered_over_windows(
+    tmp_path: Path,
+) -> None:
+    clock = Clock(NOON)
+    per_window: list[int] = []
+    seen: list = []
+
+    async def scenario(receiver, make, records):
+        service = make()
+        for n in range(1, 101):
+            await service.submit(breach(n))
+        for _ in range(5):
+            await service.flush(2)
+            per_window.append(len(receiver.requests) - sum(per_window))
+            clock.advance(60)
+            await service.tick()
+        seen.extend(receiver.requests)
+
+    records = run_scenario(tmp_path, scenario, clock=clock)
+    assert all(count <= 20 for count in per_window) and per_window[1] > 0
+    assert all(len(r.json()["markdown"]["content"].encode()) <= 4096 for r in seen)
+    contents = "\n".join(r.json()["markdown"]["content"] for r in seen)
+    assert all(f"cust-{n:03d}（A类）" in contents for n in range(1, 101))
+    assert len({r.breach_id for r in records if r.status == "sent"}) == 100
+
+
 def test_retries_on_http_500_with_backoff_then_sends(tmp_path: Path) -> None:
     clock = Clock(NOON)
     counts: list[int] = []

@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 from pipeline.alerts import JsonFileAlertStateStore, alert_id
 from pipeline.alerts.config import AlertConfig, parse_quiet_window
 from pipeline.alerts.hints import Hints
-from pipeline.alerts.messages import build_message, format_duration, render_section
+from pipeline.alerts.messages import (
+    RenderedAlert,
+    build_message,
+    digest_bytes,
+    format_duration,
+    render_section,
+)
 from pipeline.alerts.quiet import quiet_until
 from pipeline.alerts.ratelimit import SlidingWindow
 from pipeline.alerts.routing import Route, directory_from_config, resolve_route
@@ -127,13 +133,13 @@ def reminder(**changes: object) -> WaitReminder:
 
 
 def test_section_says_who_customer_wait_signals_hint_and_link() -> None:
-    headline, section = render_section(
+    rendered = render_section(
         reminder(), "reminder", now=T0 + timedelta(hours=3, minutes=5),
         rep=RepContact(rep_id="lisi", name="李四"), hints=hints(), sla_s=14400,
         crm_url_template="https://crm/c/{customer_id}?tab=log",
     )
-    assert headline == "即将超时提醒：李四 / cust-9"
-    assert section.splitlines() == [
+    assert rendered.headline == "即将超时提醒：李四 / cust-9"
+    assert rendered.section.splitlines() == [
         "### 即将超时提醒（首次回复）",
         "> 销售：**李四**",
         "> 客户：cust-9（B类）",
@@ -142,25 +148,31 @@ def test_section_says_who_customer_wait_signals_hint_and_link() -> None:
         "> 建议：询价等待3小时5分",
         "> [查看CRM记录](https://crm/c/cust-9?tab=log)",
     ]
+    assert rendered.digest_line == (
+        "- 即将超时提醒：**李四** / cust-9（B类） 已等待3小时5分 · 信号：报价/比价"
+        " · 询价等待3小时5分 · [CRM](https://crm/c/cust-9?tab=log)"
+    )
 
 
 def test_section_without_rep_or_tier_still_reads() -> None:
-    _, section = render_section(
+    rendered = render_section(
         reminder(rep_id="", owner_rep_id="", customer_tier="", customer_id=""), "breach",
         now=T0, rep=None, hints=hints(), sla_s=0, crm_url_template="https://crm/{customer_id}",
     )
-    assert "> 销售：**未分配**" in section and "（未分级类）" in section
-    assert "CRM" not in section  # no customer, no link
+    assert "> 销售：**未分配**" in rendered.section and "（未分级类）" in rendered.section
+    assert "CRM" not in rendered.section  # no customer, no link
 
 
 def test_digest_lists_every_alert_and_mentions_each_person_once() -> None:
-    lisi, zhang = RepContact(rep_id="lisi"), RepContact(rep_id="zhang")
-    message = build_message(["h1", "h2", "h3"], ["### a", "### b", "### c"], [lisi, zhang, lisi])
+    lisi, zhang = RepContact(rep_id="lisi", wecom_userid="LiSi"), RepContact(rep_id="zhang")
+    alerts = [RenderedAlert(f"h{n}", f"### s{n}", f"- line {n}") for n in (1, 2, 3)]
+    message = build_message(alerts, [lisi, zhang, lisi])
     assert message.title == "销售响应提醒汇总（3条）"
-    assert message.body.count("#### ") == 3
+    assert message.body == "### 销售响应提醒汇总（3条）\n- line 1\n- line 2\n- line 3"
     assert [m.rep_id for m in message.mentions] == ["lisi", "zhang"]
-    single = build_message(["h1"], ["### a"], [lisi])
-    assert (single.title, single.body) == ("h1", "### a")
+    single = build_message(alerts[:1], [lisi])
+    assert (single.title, single.body) == ("h1", "### s1")
+    assert digest_bytes(alerts, [lisi]) >= len(message.body.encode()) + len(" <@LiSi>")
 
 
 def config() -> AlertConfig:
