@@ -154,12 +154,18 @@ def test_pipeline_health_queries_only_known_metrics_and_shows_each_family() -> N
     assert shown_families == all_families
 
 
-def _as_plain_sql(grafana_sql: str) -> str:
+def _as_plain_sql(grafana_sql: str, rep: str = "'__all__'", tenant: str = "default") -> str:
     """Replace Grafana variables and ClickHouse-plugin macros with literal SQL."""
     sql = re.sub(r"\$__timeFilter\((\w+)\)", r"\1 >= toDateTime(0)", grafana_sql)
     sql = sql.replace("$__fromTime", "toDateTime(0)").replace("$__toTime", "now()")
-    sql = sql.replace("${tenant}", "default").replace("${rep:singlequote}", "'__all__'")
+    sql = sql.replace("${tenant}", tenant).replace("${rep:singlequote}", rep)
     return sql.replace("${signal:singlequote}", "'quote', 'demo'")
+
+
+def _panel_sql(title_start: str) -> str:
+    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/sales-process.json").read_text())
+    panel = next(p for p in dashboard["panels"] if p["title"].startswith(title_start))
+    return panel["targets"][0]["rawSql"]
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +189,36 @@ def test_sales_process_sql_runs_on_the_migrated_schema_and_reads_every_bi_relati
     for sql in queries:
         plain = _as_plain_sql(sql)
         assert "$" not in plain, plain
-        assert migrated_clickhouse.query_rows(plain) == []  # empty tables, valid columns
+        assert isinstance(migrated_clickhouse.query_rows(plain), list)  # raises on a bad column
         read |= set(re.findall(r"\bFROM\s+(\w+)", plain))
     assert read == BI_RELATIONS
+
+
+def test_heatmap_panel_counts_selected_signals_per_hour_and_weekday(
+    migrated_clickhouse: EmbeddedBackend,
+) -> None:
+    rows = [  # (event, signal, rep, weekday, hour): 2026-11-02 is a Monday
+        ("e1", "quote", "r1", "2026-11-02", 1, 9),
+        ("e2", "demo", "r1", "2026-11-02", 1, 9),
+        ("e3", "quote", "r2", "2026-11-03", 2, 9),
+        ("e4", "payment", "r1", "2026-11-02", 1, 9),  # signal not selected
+        ("e5", "quote", "r1", "2026-11-02", 1, 14),
+    ]
+    values = ", ".join(
+        f"('heatmap', '{e}', '{sig}', '{rep}', '{day} 01:00:00', '{day}', {wd}, {hour})"
+        for e, sig, rep, day, wd, hour in rows
+    )
+    migrated_clickhouse.command(
+        "INSERT INTO signals (tenant, event_id, signal, rep_id, occurred_at, local_date, "
+        f"local_weekday, local_hour) VALUES {values}"
+    )
+    heatmap = _panel_sql("Signal heatmap")
+    every_rep = {
+        r["hour"]: r
+        for r in migrated_clickhouse.query_rows(_as_plain_sql(heatmap, tenant="heatmap"))
+    }
+    assert sorted(every_rep) == [9, 14]
+    assert (every_rep[9]["Mon"], every_rep[9]["Tue"], every_rep[9]["Sun"]) == (2, 1, 0)
+    assert every_rep[14]["Mon"] == 1
+    only_r2 = migrated_clickhouse.query_rows(_as_plain_sql(heatmap, rep="'r2'", tenant="heatmap"))
+    assert [(r["hour"], r["Mon"], r["Tue"]) for r in only_r2] == [(9, 0, 1)]
