@@ -12,6 +12,7 @@ never put a rep, customer or conversation id in a label, or the series count exp
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from wsgiref.simple_server import WSGIServer
 
 from aiohttp import web
@@ -129,6 +130,25 @@ def record_consumed(topic: str, source: str, count: int = 1) -> None:
     """Count consumed records and stamp the source as alive, so both move together."""
     EVENTS_CONSUMED.labels(topic=topic, source=source).inc(count)
     LAST_EVENT_TIMESTAMP.labels(source=source).set(time.time())
+
+
+_lag_series: set[tuple[str, str]] = set()
+
+
+def set_consumer_lag(lags: Mapping[tuple[str, int], int]) -> None:
+    """Publish the lag of the partitions this worker owns now, (topic, partition) -> messages.
+
+    A negative lag (end offset read before the position moved) counts as 0. Partitions revoked
+    by a rebalance are removed, or their last lag would stay on this worker's /metrics forever
+    and be counted twice next to the new owner's.
+    """
+    current = {(topic, str(partition)) for topic, partition in lags}
+    for topic, partition in _lag_series - current:
+        CONSUMER_LAG.remove(topic, partition)
+    for (topic, partition), lag in lags.items():
+        CONSUMER_LAG.labels(topic=topic, partition=str(partition)).set(max(lag, 0))
+    _lag_series.clear()
+    _lag_series.update(current)
 
 
 def render_metrics() -> tuple[bytes, str]:

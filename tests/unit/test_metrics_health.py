@@ -82,3 +82,38 @@ def test_the_web_app_also_serves_metrics() -> None:
     status, text = asyncio.run(_get(HealthState(), "/metrics"))
     assert status == 200
     assert "salesradar_open_waits" in text
+
+
+def test_handlers_serve_from_faust_web_pages() -> None:
+    """The worker's web port is faust's own server: the handlers must work behind app.page."""
+    import faust
+
+    from pipeline.metrics import metrics_handler
+
+    state = HealthState()
+    state.mark_fatal("table recovery failed")
+    app = faust.App("health-page-test", broker="kafka://127.0.0.1:1", store="memory://")
+
+    @app.page("/metrics")
+    async def metrics_page(web, request):
+        return await metrics_handler(request)
+
+    @app.page("/healthz")
+    async def healthz_page(web, request):
+        return await state.healthz(request)
+
+    async def fetch() -> tuple[int, str, int, dict]:
+        app.web.init_server()
+        async with TestClient(TestServer(app.web.web_app)) as client:
+            metrics_reply = await client.get("/metrics")
+            health_reply = await client.get("/healthz")
+            return (
+                metrics_reply.status,
+                await metrics_reply.text(),
+                health_reply.status,
+                await health_reply.json(),
+            )
+
+    metrics_status, metrics_text, health_status, health_body = asyncio.run(fetch())
+    assert metrics_status == 200 and "salesradar_open_waits" in metrics_text
+    assert (health_status, health_body["reason"]) == (503, "table recovery failed")

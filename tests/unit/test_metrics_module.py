@@ -89,3 +89,17 @@ def test_start_metrics_server_serves_metrics_over_http() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_consumer_lag_follows_the_assignment_and_drops_revoked_partitions() -> None:
+    def lag(partition: int) -> float | None:
+        return REGISTRY.get_sample_value(
+            "salesradar_consumer_lag", {"topic": "lag.test", "partition": str(partition)}
+        )
+
+    metrics.set_consumer_lag({("lag.test", 0): 5, ("lag.test", 1): 7})
+    assert (lag(0), lag(1)) == (5, 7)
+    metrics.set_consumer_lag({("lag.test", 1): 3, ("lag.test", 2): -1})
+    assert (lag(0), lag(1), lag(2)) == (None, 3, 0)
+    metrics.set_consumer_lag({})
+    assert (lag(1), lag(2)) == (None, None)
