@@ -7,6 +7,7 @@ what arrived. It issues and checks access tokens like the vendors do and can be 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
@@ -146,12 +147,19 @@ class AlertReceiver:
 
 
 def _title_of(request: Received) -> str:
+    """The message heading, plus rep and customer for a single alert, for a one-line summary."""
     try:
         payload = request.json()
     except orjson.JSONDecodeError:
         return "(not JSON)"
     markdown = payload.get("markdown") or payload.get("msg", {}).get("markdown") or {}
-    if isinstance(markdown, str):
-        return payload.get("title", "")
-    text = markdown.get("title") or markdown.get("content", "")
-    return text.splitlines()[0].lstrip("# ") if text else ""
+    text = markdown if isinstance(markdown, str) else (
+        markdown.get("text") or markdown.get("content") or ""
+    )
+    lines = text.splitlines()
+    heading = lines[0].lstrip("# ") if lines else ""
+    details = [m.group(1) for line in lines if (m := _DETAIL.match(line))]
+    return " ".join([heading, *details])
+
+
+_DETAIL = re.compile(r"^> (?:销售|客户)：\**([^*]+?)\**$")

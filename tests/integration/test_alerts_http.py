@@ -21,6 +21,7 @@ from pipeline.alerts import (
     JsonFileAlertStateStore,
     load_alert_config,
 )
+from pipeline.alerts.demo import local_receiver_config
 from pipeline.alerts.metrics import ALERTS_TOTAL
 from pipeline.alerts.receiver import AlertReceiver, Fault
 from schemas.latency import Breach, WaitReminder
@@ -592,3 +593,29 @@ def test_quiet_hours_hold_alerts_for_one_morning_digest_but_not_urgent(tmp_path:
     assert sorted(r.breach_id for r in deferred) == ["b-1", "b-2", "b-3"]
     sent = {r.breach_id: r for r in records if r.status == "sent"}
     assert sent["b-1"].digest_size == 3 and sent["b-4"].digest_size == 1
+
+
+def test_demo_config_delivers_to_local_receiver_and_summarises(tmp_path: Path) -> None:
+    lines: list[str] = []
+
+    async def main() -> None:
+        async with AlertReceiver() as receiver:
+            alerts = AlertService(
+                local_receiver_config(receiver.base_url), clock=lambda: NOON,
+                store=InMemoryAlertStateStore(), on_record=lambda record: None,
+            )
+            for n in (1, 2, 3):
+                await alerts.submit(breach(n, rep=f"demo-rep-{n}"))
+            await alerts.submit(reminder(4, rep="demo-rep-4"))
+            await alerts.flush(3)
+            await alerts.close()
+            lines.extend(receiver.summary())
+
+    asyncio.run(main())
+    assert lines[0].startswith("3 alert message(s) would have gone to WeCom group robot: ")
+    assert "客户回复超时（首次回复） demo-rep-1 cust-001（A类）" in lines[0]
+    assert sorted(line.split(":")[0] for line in lines) == [
+        "1 alert message(s) would have gone to WeCom app",
+        "3 alert message(s) would have gone to DingTalk robot",
+        "3 alert message(s) would have gone to WeCom group robot",
+    ]
