@@ -150,15 +150,16 @@ class Directory:
     def load(cls, path: Path | str) -> Directory:
         """Read a .toml or .csv directory file."""
         path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in (".toml", ".csv"):
+            raise DirectoryError(f"{path}: directory must be a .toml or .csv file")
         try:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as error:
             raise DirectoryError(f"{path}: cannot read directory: {error}") from error
-        if path.suffix.lower() == ".toml":
+        if suffix == ".toml":
             return cls.from_toml(text, str(path))
-        if path.suffix.lower() == ".csv":
-            return cls.from_csv(text, str(path))
-        raise DirectoryError(f"{path}: directory must be a .toml or .csv file")
+        return cls.from_csv(text, str(path))
 
     @classmethod
     def from_toml(cls, text: str, name: str = "<directory>") -> Directory:

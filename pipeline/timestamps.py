@@ -76,7 +76,7 @@ def parse_epoch(value: object, unit: EpochUnit, now: datetime) -> datetime:
     if other is not None and is_plausible(other, now):
         return other
     if expected is None:
-        raise TimestampError("bad_timestamp", f"{value!r} is not representable as an instant")
+        raise TimestampError("implausible_timestamp", f"{value!r} is beyond any calendar date")
     return _require_plausible(expected, now, value)
 
 

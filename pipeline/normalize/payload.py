@@ -49,7 +49,7 @@ def parse_json(raw: bytes) -> Any:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         text = str(error)
-        reason = "too_deep" if "recursion" in text else "invalid_json"
+        reason = "too_deep" if "depth" in text or "recursion" in text else "invalid_json"
         raise Reject(reason, text[:200]) from None
     if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _depth_exceeds(value, MAX_DEPTH):
         raise Reject("too_deep", f"nesting deeper than {MAX_DEPTH}")

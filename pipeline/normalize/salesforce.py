@@ -69,7 +69,7 @@ def history(doc: Mapping[str, Any], factory: EventFactory) -> list[CanonicalEven
     object_type = _PARENT_COLUMNS[parent_column] or opt_str(doc, "ParentType")
     kind = field_kind(field, object_type)
     data_type = opt_str(doc, "DataType")
-    if kind is EventKind.OWNER_CHANGED and data_type and data_type != "EntityId":
+    if kind is EventKind.OWNER_CHANGED and data_type == "Text":
         return []
     old_value = opt_any_str(doc, "OldValue")
     new_value = opt_any_str(doc, "NewValue")
