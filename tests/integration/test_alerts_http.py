@@ -150,22 +150,46 @@ def breach(
 ) -> Breach:
     started = detected_at - timedelta(seconds=7230)
     return Breach(
-        tenant="t1", breach_id=f"b-{n}", kind=kind, source="wecom", conversation_id=f"conv-{n}",
-        start_event_id=f"wecom:m{n}", rep_id=rep, owner_rep_id=rep, customer_id=f"cust-{n:03d}",
-        customer_tier=tier, started_at=started, deadline=started + timedelta(hours=2),
-        sla_s=7200.0, detected_at=detected_at, status=status,
-        closed_at=detected_at if status == "closed" else None, reply_event_id="",
-        latency_s=None, last_customer_signals=signals, last_customer_text="太贵了，别家便宜",
+        tenant="t1",
+        breach_id=f"b-{n}",
+        kind=kind,
+        source="wecom",
+        conversation_id=f"conv-{n}",
+        start_event_id=f"wecom:m{n}",
+        rep_id=rep,
+        owner_rep_id=rep,
+        customer_id=f"cust-{n:03d}",
+        customer_tier=tier,
+        started_at=started,
+        deadline=started + timedelta(hours=2),
+        sla_s=7200.0,
+        detected_at=detected_at,
+        status=status,
+        closed_at=detected_at if status == "closed" else None,
+        reply_event_id="",
+        latency_s=None,
+        last_customer_signals=signals,
+        last_customer_text="太贵了，别家便宜",
     )
 
 
 def reminder(n: int = 1, *, rep: str = "lisi") -> WaitReminder:
     started = NOON - timedelta(minutes=90)
     return WaitReminder(
-        tenant="t1", reminder_id=f"r-{n}", breach_id=f"b-{n}", kind="first_reply",
-        conversation_id=f"conv-{n}", rep_id=rep, owner_rep_id=rep, customer_id=f"cust-{n:03d}",
-        customer_tier="B", started_at=started, deadline=started + timedelta(hours=4),
-        due_at=NOON, last_customer_signals=("quote",), last_customer_text="报价单发一下",
+        tenant="t1",
+        reminder_id=f"r-{n}",
+        breach_id=f"b-{n}",
+        kind="first_reply",
+        conversation_id=f"conv-{n}",
+        rep_id=rep,
+        owner_rep_id=rep,
+        customer_id=f"cust-{n:03d}",
+        customer_tier="B",
+        started_at=started,
+        deadline=started + timedelta(hours=4),
+        due_at=NOON,
+        last_customer_signals=("quote",),
+        last_customer_text="报价单发一下",
     )
 
 
@@ -190,14 +214,20 @@ def run_scenario(
     async def main() -> None:
         async with AlertReceiver() as receiver, aiohttp.ClientSession() as http:
             path = tmp_path / "alerts.toml"
-            path.write_text(config_text(receiver.base_url, delivery=delivery, quiet=quiet,
-                                        after_s=after_s), encoding="utf-8")
+            path.write_text(
+                config_text(receiver.base_url, delivery=delivery, quiet=quiet, after_s=after_s),
+                encoding="utf-8",
+            )
             config = load_alert_config(path, ENV)
 
             def make(store: AlertStateStore | None = None) -> AlertService:
-                return AlertService(config, clock=the_clock, http=http,
-                                    store=store or InMemoryAlertStateStore(),
-                                    on_record=records.append)
+                return AlertService(
+                    config,
+                    clock=the_clock,
+                    http=http,
+                    store=store or InMemoryAlertStateStore(),
+                    on_record=records.append,
+                )
 
             await scenario(receiver, make, records)
 
@@ -263,9 +293,11 @@ def test_dingtalk_robot_signature_verifies_like_dingtalk(tmp_path: Path) -> None
     request = seen[0]
     assert request.path == DING and request.query["access_token"] == "ding-token-1"
     timestamp = request.query["timestamp"]
-    expected = base64.b64encode(hmac.new(
-        b"SECdingsecret123", f"{timestamp}\nSECdingsecret123".encode(), hashlib.sha256
-    ).digest()).decode()
+    expected = base64.b64encode(
+        hmac.new(
+            b"SECdingsecret123", f"{timestamp}\nSECdingsecret123".encode(), hashlib.sha256
+        ).digest()
+    ).decode()
     assert request.query["sign"] == expected
     now_ms = datetime.now(UTC).timestamp() * 1000
     assert abs(int(timestamp) - now_ms) < 3_600_000  # DingTalk refuses signatures over 1 h off
@@ -460,8 +492,12 @@ def test_retries_on_http_500_with_backoff_then_sends(tmp_path: Path) -> None:
     records = run_scenario(tmp_path, scenario, clock=clock)
     assert counts == [1, 1, 3]
     outcomes = [(r.status, r.attempts, r.error.split(":")[0]) for r in records]
-    assert outcomes == [("queued", 0, ""), ("failed", 1, "http_500"), ("failed", 2, "http_500"),
-                        ("sent", 3, "")]
+    assert outcomes == [
+        ("queued", 0, ""),
+        ("failed", 1, "http_500"),
+        ("failed", 2, "http_500"),
+        ("sent", 3, ""),
+    ]
 
 
 def test_retries_after_timeout_and_on_vendor_rate_limit_errcode(tmp_path: Path) -> None:
@@ -581,7 +617,10 @@ def test_quiet_hours_hold_alerts_for_one_morning_digest_but_not_urgent(tmp_path:
         seen.extend(receiver.requests)
 
     records = run_scenario(
-        tmp_path, scenario, clock=clock, after_s=10**6,
+        tmp_path,
+        scenario,
+        clock=clock,
+        after_s=10**6,
         quiet='default = "21:00-08:30"\nurgent_tiers = ["A"]',
     )
     assert counts == [1, 1, 2]
@@ -601,8 +640,10 @@ def test_demo_config_delivers_to_local_receiver_and_summarises(tmp_path: Path) -
     async def main() -> None:
         async with AlertReceiver() as receiver:
             alerts = AlertService(
-                local_receiver_config(receiver.base_url), clock=lambda: NOON,
-                store=InMemoryAlertStateStore(), on_record=lambda record: None,
+                local_receiver_config(receiver.base_url),
+                clock=lambda: NOON,
+                store=InMemoryAlertStateStore(),
+                on_record=lambda record: None,
             )
             for n in (1, 2, 3):
                 await alerts.submit(breach(n, rep=f"demo-rep-{n}"))
@@ -619,3 +660,22 @@ def test_demo_config_delivers_to_local_receiver_and_summarises(tmp_path: Path) -
         "3 alert message(s) would have gone to DingTalk robot",
         "3 alert message(s) would have gone to WeCom group robot",
     ]
+
+
+def test_run_loop_fires_escalation_when_the_clock_passes_it(tmp_path: Path) -> None:
+    clock = Clock(NOON)
+    seen: list = []
+
+    async def scenario(receiver, make, records):
+        service = make()
+        await service.submit(breach(1))
+        loop = asyncio.create_task(service.run(interval_s=0.01))
+        await receiver.wait_for(1)
+        clock.advance(1800)
+        await receiver.wait_for(2)
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+        seen.extend(r.path for r in receiver.requests)
+
+    run_scenario(tmp_path, scenario, clock=clock, after_s=1800)
+    assert seen == [ROBOT, APP]
