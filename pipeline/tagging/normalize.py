@@ -41,10 +41,16 @@ _CJK_SPACE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 
 
 def normalize_text(text: str) -> str:
-    """Return the matching form: half-width, lowercase, simplified, URLs and mentions blanked."""
+    """Return the matching form: half-width, lowercase, simplified, mentions blanked.
+
+    A URL becomes the token `url`: its path words (…/demo/…) say nothing about the message,
+    but the fact that a link was pasted does (a rep sharing a link is material sent).
+    """
     text = text.translate(_TABLE).lower()
     if "http" in text or "www." in text:
-        text = _URL.sub(" ", text)
+        text = _URL.sub(" url ", text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
     if "@" in text:
         text = _MENTION.sub(" ", text)
     if " " in text or "\t" in text:
