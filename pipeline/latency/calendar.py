@@ -232,10 +232,12 @@ class BusinessCalendar:
     def _within_day(self, day: date, from_us: int, to_us: int) -> int:
         if not self.is_working_day(day):
             return 0
-        return sum(
-            max(0, min(to_us, period_end) - max(from_us, period_start))
-            for period_start, period_end in self.periods
-        )
+        total = 0
+        for period_start, period_end in self.periods:
+            overlap = min(to_us, period_end) - max(from_us, period_start)
+            if overlap > 0:
+                total += overlap
+        return total
 
     def _local(self, instant: datetime) -> datetime:
         if instant.tzinfo is None or instant.utcoffset() is None:

@@ -174,6 +174,7 @@ def _customer_message(
         earlier.last_customer_at = wait.last_customer_at
         earlier.last_customer_signals = wait.last_customer_signals
         earlier.last_customer_text = wait.last_customer_text
+        earlier.last_customer_event_id = wait.last_customer_event_id
         state.waits[state.waits.index(wait)] = earlier
         return True
     before = (wait.start_signals, wait.last_customer_at, wait.owner_rep_id)
@@ -189,6 +190,7 @@ def _customer_message(
             wait.last_customer_at = at
             wait.last_customer_signals = event.signals
             wait.last_customer_text = text
+            wait.last_customer_event_id = event.event_id
             return True
     return before != (wait.start_signals, wait.last_customer_at, wait.owner_rep_id)
 
@@ -205,6 +207,8 @@ def _rep_activity(
     chat_wait = state.wait_of(FIRST_REPLY)
     if event.starts_or_stops_clock and chat_wait is not None and at >= chat_wait.started_at:
         _finish(state, chat_wait, event, at, policy, outputs)
+        if chat_wait.last_customer_at > at:
+            state.waits.append(_reopened_after(chat_wait, policy))
         state.answered_until = max(at, state.answered_until or at)
         changed = True
     lead_wait = state.wait_of(LEAD_FIRST_RESPONSE)
@@ -284,8 +288,7 @@ def _new_wait(
         sla = float(policy.lead_unassigned_s)
     else:
         sla = float(policy.lead_first_response_s.get(tier, 0.0))
-    has_sla = sla > 0
-    fraction = policy.reminder_fraction
+    deadline, reminder_at = _timers(policy, at, sla)
     customer_voice = event.actor == Actor.CUSTOMER or kind == LEAD_ASSIGNMENT
     return Wait(
         kind=kind,
@@ -296,14 +299,50 @@ def _new_wait(
         customer_tier=tier,
         owner_rep_id=owner,
         sla_s=sla,
-        deadline=policy.deadline_after(at, sla) if has_sla else None,
-        reminder_at=(
-            policy.deadline_after(at, sla * fraction) if has_sla and fraction is not None else None
-        ),
+        deadline=deadline,
+        reminder_at=reminder_at,
         start_signals=event.signals if customer_voice else (),
         last_customer_at=at,
         last_customer_signals=event.signals if customer_voice else (),
         last_customer_text=_hint(event.text) if customer_voice else "",
+        last_customer_event_id=event.event_id,
+    )
+
+
+def _timers(
+    policy: SlaPolicy, start: datetime, sla: float
+) -> tuple[datetime | None, datetime | None]:
+    """(deadline, reminder instant) of a wait; None where there is no SLA or no reminder."""
+    if sla <= 0:
+        return None, None
+    fraction = policy.reminder_fraction
+    reminder_at = policy.deadline_after(start, sla * fraction) if fraction is not None else None
+    return policy.deadline_after(start, sla), reminder_at
+
+
+def _reopened_after(wait: Wait, policy: SlaPolicy) -> Wait:
+    """The wait left when a late-arriving reply answered only the start of a burst.
+
+    Only the newest customer message is kept per wait, so the new wait starts there: a
+    short burst after the reply is measured from its last message rather than lost.
+    """
+    deadline, reminder_at = _timers(policy, wait.last_customer_at, wait.sla_s)
+    return Wait(
+        kind=wait.kind,
+        source=wait.source,
+        start_event_id=wait.last_customer_event_id,
+        started_at=wait.last_customer_at,
+        customer_id=wait.customer_id,
+        customer_tier=wait.customer_tier,
+        owner_rep_id=wait.owner_rep_id,
+        sla_s=wait.sla_s,
+        deadline=deadline,
+        reminder_at=reminder_at,
+        start_signals=wait.last_customer_signals,
+        last_customer_at=wait.last_customer_at,
+        last_customer_signals=wait.last_customer_signals,
+        last_customer_text=wait.last_customer_text,
+        last_customer_event_id=wait.last_customer_event_id,
     )
 
 

@@ -46,6 +46,7 @@ class Wait:
     last_customer_at: datetime
     last_customer_signals: tuple[str, ...]
     last_customer_text: str
+    last_customer_event_id: str
     reminded: bool = False
     breach_detected_at: datetime | None = None  # set once the open breach was raised
 
@@ -66,6 +67,7 @@ class Wait:
             self.last_customer_at,
             self.last_customer_signals,
             self.last_customer_text,
+            self.last_customer_event_id,
             self.reminded,
             self.breach_detected_at,
         )
@@ -84,6 +86,7 @@ class Wait:
             "last_customer_at": to_us(self.last_customer_at),
             "last_customer_signals": list(self.last_customer_signals),
             "last_customer_text": self.last_customer_text,
+            "last_customer_event_id": self.last_customer_event_id,
             "reminded": self.reminded,
         }
         for name in ("deadline", "reminder_at", "breach_detected_at"):
@@ -113,6 +116,8 @@ class Wait:
             last_customer_at=from_us(int(data["last_customer_at"])),
             last_customer_signals=tuple(str(s) for s in data["last_customer_signals"]),
             last_customer_text=str(data["last_customer_text"]),
+            # States stored before this field existed: their newest message is unknown.
+            last_customer_event_id=str(data.get("last_customer_event_id", data["start_event_id"])),
             reminded=bool(data["reminded"]),
             breach_detected_at=optional_instant("breach_detected_at"),
         )

@@ -428,3 +428,19 @@ def test_redelivered_lead_events_after_the_first_response_reopen_nothing() -> No
     assert state.waits == []
     for again in (created, assigned):
         assert not apply_event(state, again, POLICY).changed
+
+
+def test_reply_stamped_inside_a_burst_answers_its_start_and_the_rest_still_waits() -> None:
+    first = customer(at(11, 24, 10))
+    after_reply = customer(at(11, 24, 10, 20), text="还在吗?")
+    state, _ = run([first, after_reply])
+    state, outputs = run([rep(at(11, 24, 10, 10))], state=state)
+    assert only_sample(outputs).latency_s == 600
+    (still_waiting,) = state.waits
+    assert (still_waiting.start_event_id, still_waiting.started_at) == (
+        after_reply.event_id,
+        at(11, 24, 10, 20),
+    )
+    assert still_waiting.deadline == at(11, 24, 12, 20)
+    _, outputs = run([rep(at(11, 24, 10, 50))], state=state)
+    assert only_sample(outputs).latency_s == 1800

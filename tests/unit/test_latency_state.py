@@ -34,6 +34,7 @@ waits = st.builds(
     last_customer_at=instants,
     last_customer_signals=signals,
     last_customer_text=texts,
+    last_customer_event_id=texts,
     reminded=st.booleans(),
     breach_detected_at=optional_instants,
 )
