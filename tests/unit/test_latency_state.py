@@ -107,3 +107,26 @@ def test_remember_keeps_the_newest_ids_without_repeats() -> None:
 def test_malformed_state_is_a_clear_value_error(bad: dict) -> None:
     with pytest.raises(ValueError, match="state"):
         ConversationState.from_dict(bad)
+
+
+def test_state_stored_before_the_newest_message_id_was_kept_still_loads() -> None:
+    wait = Wait(
+        kind="first_reply",
+        source="wecom",
+        start_event_id="wecom:first",
+        started_at=datetime(2026, 11, 24, 2, tzinfo=UTC),
+        customer_id="wo1",
+        customer_tier="A",
+        owner_rep_id="r1",
+        sla_s=7200.0,
+        deadline=None,
+        reminder_at=None,
+        start_signals=(),
+        last_customer_at=datetime(2026, 11, 24, 2, tzinfo=UTC),
+        last_customer_signals=(),
+        last_customer_text="",
+        last_customer_event_id="wecom:first",
+    )
+    stored = ConversationState(tenant="t", conversation_id="c", waits=[wait]).to_dict()
+    del stored["waits"][0]["last_customer_event_id"]
+    assert ConversationState.from_dict(stored).waits == [wait]
