@@ -4,7 +4,7 @@ CREATE TABLE IF NOT EXISTS dead_letters
     source LowCardinality(String) COMMENT 'Source family the record claimed to be',
     reason LowCardinality(String) COMMENT 'Short reason code: invalid_json, missing_field, bad_timestamp, signature, ...',
     message String COMMENT 'Human-readable detail',
-    raw String COMMENT 'Raw bytes (or a prefix); invalid UTF-8 bytes are stored as \xNN escapes',
+    raw String COMMENT 'Raw bytes (or a prefix) as text; invalid UTF-8 bytes are kept as backslash-x hex escapes',
     raw_truncated UInt8 COMMENT '1 when raw holds only a prefix of the record',
     topic String COMMENT 'Raw topic the bad record was read from',
     partition Int32 COMMENT 'Raw topic partition',

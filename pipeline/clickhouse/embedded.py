@@ -12,10 +12,11 @@ import orjson
 from pipeline.clickhouse.decode import decoder_for
 from pipeline.clickhouse.errors import ClickHouseError, ClickHouseUnavailable
 from pipeline.clickhouse.rows import to_json_each_row
-from pipeline.clickhouse.settings import dedup_settings, render_settings
+from pipeline.clickhouse.settings import dedup_settings, format_parameter, render_settings
 from pipeline.clickhouse.sql_text import check_identifier
 
-_INSERT_SETTINGS = {"date_time_input_format": "best_effort"}
+#: best_effort reads ISO strings with 'Z'; an unknown column is an error, never dropped silently.
+_INSERT_SETTINGS = {"date_time_input_format": "best_effort", "input_format_skip_unknown_fields": 0}
 
 
 class EmbeddedBackend:
@@ -42,7 +43,8 @@ class EmbeddedBackend:
                 raise ClickHouseUnavailable(f"chDB session at {self.path} is closed")
             try:
                 if params:
-                    return self._session.query(sql, fmt, params=dict(params))
+                    text_params = {name: format_parameter(v) for name, v in params.items()}
+                    return self._session.query(sql, fmt, params=text_params)
                 return self._session.query(sql, fmt)
             except Exception as error:
                 raise ClickHouseError(str(error).strip()) from error

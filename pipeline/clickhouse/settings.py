@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any
 
 
@@ -36,3 +37,25 @@ def quote_literal(value: Any) -> str:
         return repr(value)
     text = str(value).replace("\\", "\\\\").replace("'", "\\'")
     return f"'{text}'"
+
+
+def format_parameter(value: Any) -> str:
+    """A query parameter in ClickHouse text format, as the HTTP interface's param_<name> expects."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set | frozenset):
+        return "[" + ",".join(_element(item) for item in value) + "]"
+    return quote_literal(value) if isinstance(value, bool) else str(value)
+
+
+def _element(value: Any) -> str:
+    """An array element: strings and dates quoted, numbers bare."""
+    if isinstance(value, bool | int | float):
+        return quote_literal(value)
+    if isinstance(value, list | tuple):
+        return format_parameter(value)
+    return quote_literal(format_parameter(value))

@@ -56,6 +56,7 @@ class ChdbHttpHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     chdb_session: session.Session
     spool_dir: Path
+    session_settings: dict[str, str] = {}  # what the one chDB session currently has SET
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
         """Quiet: the tests read results, not access logs."""
@@ -158,22 +159,21 @@ class ChdbHttpHandler(BaseHTTPRequestHandler):
     def _run_with_settings(
         self, sql: str, fmt: str, settings: dict[str, str], bind: dict[str, str]
     ) -> bytes:
-        """Apply URL settings for this request only: SET before, back to DEFAULT after."""
-        applied = []
-        try:
-            for key, value in settings.items():
-                if _SETTING_NAME.match(key):
-                    self.chdb_session.query(f"SET {key} = {_literal(value)}")
-                    applied.append(key)
-            result = (
-                self.chdb_session.query(sql, fmt, params=bind)
-                if bind
-                else self.chdb_session.query(sql, fmt)
-            )
-            return result.bytes()
-        finally:
-            for key in applied:
-                self.chdb_session.query(f"SET {key} = DEFAULT")
+        """Make the session settings equal this request's URL settings, then run the query.
+
+        Only changes are SET: clients send the same settings on every request.
+        """
+        wanted = {key: value for key, value in settings.items() if _SETTING_NAME.match(key)}
+        for key in [key for key in self.session_settings if key not in wanted]:
+            self.chdb_session.query(f"SET {key} = DEFAULT")
+            del self.session_settings[key]
+        for key, value in wanted.items():
+            if self.session_settings.get(key) != value:
+                self.chdb_session.query(f"SET {key} = {_literal(value)}")
+                self.session_settings[key] = value
+        if bind:
+            return self.chdb_session.query(sql, fmt, params=bind).bytes()
+        return self.chdb_session.query(sql, fmt).bytes()
 
 
 def serve(data_dir: Path, port_file: Path) -> None:
