@@ -45,7 +45,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _coercer(type_name: str) -> Callable[[Any], Any]:
+def native_coercer(type_name: str) -> Callable[[Any], Any]:
     """Python value -> what clickhouse-connect's Native writer expects for `type_name`."""
     base = type_name.removeprefix("Nullable(").removeprefix("LowCardinality(")
     if base.startswith("DateTime"):
@@ -153,7 +153,7 @@ class ServerBackend:
             unknown = [name for name in columns if name not in types]
             if unknown:
                 raise ClickHouseError(f"{table} has no columns {unknown}")
-            coercers = [_coercer(types[name]) for name in columns]
+            coercers = [native_coercer(types[name]) for name in columns]
             data = []
             for number, row in enumerate(rows):
                 if len(row) != len(columns) or any(name not in row for name in columns):
