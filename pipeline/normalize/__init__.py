@@ -84,6 +84,7 @@ def _email(raw: bytes, factory: EventFactory, ctx: NormalizeContext) -> Outcome:
     raise Reject("unknown_shape", "not SendGrid, Mailgun, SES or a mailbox message")
 
 
+_SOURCE_NAMES = frozenset(s.value for s in Source)
 _FAMILIES = {
     Source.WECOM: _wecom,
     Source.DINGTALK: _dingtalk,
@@ -103,7 +104,7 @@ def _rejection(
 
 
 def _adapt(source: str, raw: bytes, ctx: NormalizeContext) -> Outcome:
-    if source not in Source.__members__.values():
+    if source not in _SOURCE_NAMES:
         raise Reject("unknown_source", f"source must be one of {[s.value for s in Source]}")
     if len(raw) > ctx.max_raw_bytes:
         raise Reject("too_large", f"{len(raw)} bytes > max_raw_bytes {ctx.max_raw_bytes}")

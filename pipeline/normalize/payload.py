@@ -44,11 +44,13 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
 
 def parse_json(raw: bytes) -> Any:
     """orjson with reason codes; depth is checked only when the bytes could be that deep."""
-    decode_utf8(raw)
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         text = str(error)
+        if "UTF-8" in text:
+            decode_utf8(raw)  # names the offending byte
+            raise Reject("invalid_utf8", text[:200]) from None
         reason = "too_deep" if "depth" in text or "recursion" in text else "invalid_json"
         raise Reject(reason, text[:200]) from None
     if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _depth_exceeds(value, MAX_DEPTH):
