@@ -106,6 +106,8 @@ def fire_due(state: ConversationState, now: datetime, policy: SlaPolicy) -> Tran
     A reminder that is only noticed after the deadline passed is dropped in favour of the
     breach; reminders are dropped too while the policy has them switched off.
     """
+    if not any(_breach_due(w, now) or _reminder_due(w, now) for w in state.waits):
+        return Transition(state, [], False)
     outputs: list[Output] = []
     working = state.copy()
     for wait in working.waits:
@@ -117,8 +119,6 @@ def fire_due(state: ConversationState, now: datetime, policy: SlaPolicy) -> Tran
             wait.reminded = True
             if policy.reminder_fraction is not None:
                 outputs.append(_reminder(working, wait))
-    if working.waits == state.waits:
-        return Transition(state, [], False)
     return Transition(working, outputs, True)
 
 
