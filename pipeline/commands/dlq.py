@@ -51,3 +51,26 @@ def format_groups(groups: list[ReasonGroup]) -> str:
         lines.append(f"{group.reason:<24}{group.count:>8}  ({sources})")
         lines += [f"    {sample}" for sample in group.samples]
     return "\n".join(lines)
+
+
+@dataclass
+class ReplayPlan:
+    """What `dlq replay` sends back through normalize, per source, and what it cannot."""
+
+    records: dict[str, list[bytes]] = field(default_factory=dict)
+    skipped_truncated: int = 0
+
+
+def plan_replay(rows: Iterable[Mapping[str, object]], reason: str | None = None) -> ReplayPlan:
+    """Rows of one reason (or all); a truncated raw prefix is not the record, so it stays."""
+    plan = ReplayPlan()
+    for row in rows:
+        if reason is not None and row.get("reason") != reason:
+            continue
+        if row.get("raw_truncated"):
+            plan.skipped_truncated += 1
+            continue
+        raw = row.get("raw", b"")
+        data = raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
+        plan.records.setdefault(str(row.get("source", "")), []).append(data)
+    return plan

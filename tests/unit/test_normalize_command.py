@@ -75,3 +75,18 @@ def test_samples_are_capped():
     rows = [{"reason": "empty", "source": "crm", "message": "", "raw": b""}] * 10
     [group] = dlq.group_by_reason(rows)
     assert (group.count, len(group.samples)) == (10, dlq.SAMPLES_PER_REASON)
+
+
+def test_replay_plan_filters_by_reason_and_keeps_truncated_back():
+    rows = [
+        {"reason": "invalid_json", "source": "wecom", "raw": b'{"a":', "raw_truncated": False},
+        {"reason": "too_large", "source": "email", "raw": b"[", "raw_truncated": True},
+        {"reason": "invalid_json", "source": "crm", "raw": "{", "raw_truncated": False},
+        {"reason": "bad_timestamp", "source": "crm", "raw": b"{}", "raw_truncated": False},
+    ]
+    plan = dlq.plan_replay(rows, reason="invalid_json")
+    assert plan.records == {"wecom": [b'{"a":'], "crm": [b"{"]}
+    assert plan.skipped_truncated == 0
+    everything = dlq.plan_replay(rows)
+    assert sum(len(v) for v in everything.records.values()) == 3
+    assert everything.skipped_truncated == 1

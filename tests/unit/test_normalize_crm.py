@@ -127,3 +127,13 @@ def test_cn_unknown_operation_passes_through_as_other():
     raw = raw.replace(b'"operationType":"edit"', b'"operationType":"merge"')
     results = normalize_record("crm", raw, CTX)
     assert [r.kind for r in results] == [EventKind.OTHER]
+
+
+def test_cn_lead_returned_to_pool_has_no_rep():
+    raw = (FIXTURES / "crm" / "cn_lead_transferred.json").read_bytes()
+    raw = raw.replace(b'"operationType":"transfer"', b'"operationType":"\xe9\x80\x80\xe5\x9b\x9e"')
+    raw = raw.replace(b'"newValue":"1002"', b'"newValue":""')
+    [event] = normalize_record("crm", raw, CTX)
+    assert (event.kind, event.rep_id) == (EventKind.OWNER_CHANGED, "")
+    assert event.attrs["pool_action"] == "return"
+    assert event.attrs["old_value"] == "1001"
