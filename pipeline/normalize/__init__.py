@@ -1,5 +1,16 @@
 """The normalize stage: one raw vendor record in, canonical events or a Rejection out.
 
+Shapes recognised within each source family (source_format in brackets):
+* wecom: decrypted archive messages of every msgtype, recall and switch records
+  [wecom_archive]; XML callbacks change_external_contact and change_external_tag
+  [wecom_callback].
+* dingtalk: robot message callbacks [dingtalk_robot]; crm_customer_track, old and new
+  envelope [dingtalk_crm_track]; chat_* group events [dingtalk_group_event].
+* crm: Chinese-CRM operation logs [cn_crm_oplog]; Salesforce field history
+  [salesforce_history] and Change Data Capture [salesforce_cdc].
+* email: SendGrid event arrays [sendgrid]; Mailgun webhooks [mailgun]; Amazon SES events,
+  bare or inside SNS [ses]; mailbox messages as JSON or RFC 822 [mailbox].
+
 `normalize_record` never raises: a record that cannot be read becomes a Rejection carrying
 its bytes, a reason code from `REASONS` and its topic/partition/offset, so a poison record
 goes to the dead-letter topic instead of stopping its partition.

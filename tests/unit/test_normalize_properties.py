@@ -56,6 +56,7 @@ def test_arbitrary_bytes(source, raw):
 @st.composite
 def mutated(draw):
     source, raw = draw(st.sampled_from(VALID))
+    source = draw(st.sampled_from([source, source, *SOURCES]))  # also another family's payload
     data = bytearray(raw)
     for _ in range(draw(st.integers(1, 4))):
         operation = draw(st.sampled_from(["flip", "delete", "insert", "truncate"]))
