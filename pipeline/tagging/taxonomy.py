@@ -99,7 +99,7 @@ def _read_layers(path: Path, seen: tuple[Path, ...]) -> list[_Layer]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", 0) or _line_from_message(str(exc))
+        line = _line_from_message(str(exc), text)
         raise TaxonomyError(path, line, "syntax", str(exc)) from exc
     _check_shape(path, text, data)
     base = data.pop("extends", None)
@@ -109,9 +109,12 @@ def _read_layers(path: Path, seen: tuple[Path, ...]) -> list[_Layer]:
     return [*_read_layers(base_path, (*seen, path)), (path, text, data)]
 
 
-def _line_from_message(message: str) -> int:
+def _line_from_message(message: str, text: str) -> int:
+    """tomllib puts the position in its message: "(at line 3, column 5)" or "end of document"."""
     found = re.search(r"line (\d+)", message)
-    return int(found.group(1)) if found else 0
+    if found:
+        return int(found.group(1))
+    return len(text.splitlines()) if "end of document" in message else 0
 
 
 def _check_shape(path: Path, text: str, data: dict[str, Any]) -> None:
@@ -192,13 +195,14 @@ def _string_list(value: Any, fail: Any) -> None:
 def locate_line(text: str, section: str, key: str, value: str | None = None) -> int:
     """1-based line of `key` in table `section` (and of `value` after it), 0 when not found."""
     lines = text.splitlines()
+    table_line = _header_line(lines, f"{section}.{key}" if section else key)
+    if table_line and value is None:
+        return table_line
     start = 0
     if section:
-        header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(map(re.escape, section.split("."))))
-        start = next((i for i, line in enumerate(lines) if header.match(line)), -1)
-        if start < 0:
+        start = _header_line(lines, section)
+        if not start:
             return 0
-        start += 1
     key_line = re.compile(r'^\s*"?' + re.escape(key) + r'"?\s*=')
     for index in range(start, len(lines)):
         if section and index > start and lines[index].lstrip().startswith("["):
@@ -211,6 +215,13 @@ def locate_line(text: str, section: str, key: str, value: str | None = None) -> 
                     return offset + 1
             return index + 1
     return 0
+
+
+def _header_line(lines: list[str], dotted: str) -> int:
+    """1-based line of the `[a.b]` header for `dotted`, 0 when absent."""
+    parts = r"\s*\.\s*".join(map(re.escape, dotted.split(".")))
+    header = re.compile(r"^\s*\[\s*" + parts + r"\s*\]")
+    return next((i + 1 for i, line in enumerate(lines) if header.match(line)), 0)
 
 
 def _toml_escaped(value: str) -> str:

@@ -120,7 +120,8 @@ def _event(**changes: object) -> CanonicalEvent:
 
 
 def test_tag_event_reads_subject_and_attachments(tagger: Tagger) -> None:
-    event = _event(text="您好，详见正文。", attrs={"subject": "关于合同条款", "attachments": "a.pdf"})
+    attrs = {"subject": "关于合同条款", "attachments": "a.pdf"}
+    event = _event(text="您好，详见正文。", attrs=attrs)
     tagged = tagger.tag_event(event)
     assert tagged.signals == ("contract", "material_sent")
     assert tagged.event_id == event.event_id and event.signals == ()
