@@ -160,8 +160,10 @@ def _customer_message(
     state: ConversationState, event: CanonicalEvent, at: datetime, policy: SlaPolicy
 ) -> bool:
     """First unanswered customer message starts a wait; later ones in the burst join it."""
-    if state.answered_until is not None and at <= state.answered_until:
-        return False  # already answered (a late or re-delivered message)
+    if event.event_id in state.recent_event_ids:
+        return False  # re-delivered
+    if state.answered_until is not None and at < state.answered_until:
+        return False  # stamped before a reply we already counted: that reply answered it
     wait = state.wait_of(FIRST_REPLY)
     if wait is None:
         state.waits.append(_new_wait(FIRST_REPLY, event, at, policy, event.rep_id))

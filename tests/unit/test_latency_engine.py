@@ -444,3 +444,15 @@ def test_reply_stamped_inside_a_burst_answers_its_start_and_the_rest_still_waits
     assert still_waiting.deadline == at(11, 24, 12, 20)
     _, outputs = run([rep(at(11, 24, 10, 50))], state=state)
     assert only_sample(outputs).latency_s == 1800
+
+
+def test_message_in_the_same_second_as_the_reply_opens_a_new_wait_but_a_duplicate_does_not() -> (
+    None
+):
+    start = customer(at(11, 24, 10))
+    reply = rep(at(11, 24, 10))
+    state, outputs = run([start, reply, start])
+    assert only_sample(outputs).latency_s == 0 and state.waits == []
+    follow_up = customer(at(11, 24, 10))
+    state, _ = run([follow_up], state=state)
+    assert [w.start_event_id for w in state.waits] == [follow_up.event_id]
