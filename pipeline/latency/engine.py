@@ -106,6 +106,8 @@ def fire_due(state: ConversationState, now: datetime, policy: SlaPolicy) -> Tran
     A reminder that is only noticed after the deadline passed is dropped in favour of the
     breach; reminders are dropped too while the policy has them switched off.
     """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("fire_due needs a timezone-aware now")
     if not any(_breach_due(w, now) or _reminder_due(w, now) for w in state.waits):
         return Transition(state, [], False)
     outputs: list[Output] = []

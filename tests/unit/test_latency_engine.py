@@ -456,3 +456,9 @@ def test_message_in_the_same_second_as_the_reply_opens_a_new_wait_but_a_duplicat
     follow_up = customer(at(11, 24, 10))
     state, _ = run([follow_up], state=state)
     assert [w.start_event_id for w in state.waits] == [follow_up.event_id]
+
+
+def test_timer_with_a_naive_clock_is_a_clear_error() -> None:
+    state, _ = run([customer(at(11, 24, 10))])
+    with pytest.raises(ValueError, match="timezone-aware"):
+        fire_due(state, datetime(2026, 11, 24, 13), POLICY)
