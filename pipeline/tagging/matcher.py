@@ -1,21 +1,23 @@
 """Find the text signals in normalized text, fast, with the exact result of plain jieba.
 
-A hit is a taxonomy term (or a pattern match) whose start and end are token boundaries of
-jieba's segmentation, not inside a look-alike compound, and not negated nearby.
+Matching works clause by clause, where a clause is what jieba segments on its own: a run of
+Chinese characters, letters and digits between punctuation, spaces or emoji. A hit is a
+taxonomy term (or a pattern match) inside one clause whose start and end are token boundaries
+of jieba's segmentation, not inside a look-alike compound, and not negated in the same clause.
 
 Two ways to get there, with identical results:
-* `match` (fast): Aho-Corasick finds every term, exclusion and pattern anchor in one scan;
-  most chat has none and stops there. jieba segments each punctuation-separated block on its
-  own, so only the blocks holding a candidate are segmented, and those results are cached.
-* `match_reference` (plain jieba): segment the whole text, look every run of tokens up in
-  the term table. Kept to prove the fast path changes nothing.
+* `match` (fast): split the text into clauses and look each up in a cache (clauses repeat far
+  more than whole messages). A new clause is scanned once by Aho-Corasick for every term,
+  exclusion and pattern anchor; most have none and stop there. Only clauses with a candidate
+  are segmented.
+* `match_reference` (plain jieba): segment the whole text, regroup the tokens into clauses,
+  and look every run of tokens up in the term table. Kept to prove the fast path changes
+  nothing.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable
-from typing import Protocol
 
 import ahocorasick
 
@@ -23,13 +25,9 @@ from pipeline.tagging.anchors import required_literals
 from pipeline.tagging.segmenter import HAN_BLOCK, Segmenter
 from pipeline.tagging.taxonomy import Taxonomy
 
-_Span = tuple[str, int, int]  # signal, start, end
-
-
-class _TokenView(Protocol):
-    def is_boundary(self, position: int) -> bool: ...
-    def before(self, start: int, count: int) -> tuple[str, ...]: ...
-    def after(self, end: int, count: int) -> tuple[str, ...]: ...
+_Span = tuple[str, int, int]  # signal, start, end (offsets inside one clause)
+_NOTHING: frozenset[str] = frozenset()
+_CACHE_LIMIT = 200_000
 
 
 class SignalMatcher:
@@ -54,12 +52,13 @@ class SignalMatcher:
             ]
         )
         self._automaton, self._ungated = self._build_automaton()
+        self._clause_cache: dict[str, frozenset[str]] = {}
 
     def _build_automaton(self) -> tuple[ahocorasick.Automaton, tuple[int, ...]]:
         anchors: dict[str, list[int]] = {}
         ungated: list[int] = []
         for index, (_, pattern) in enumerate(self._patterns):
-            literals = required_literals(pattern)
+            literals = required_literals(pattern, self.segmenter.expected_frequency)
             if literals is None:
                 ungated.append(index)
             for literal in literals or ():
@@ -81,51 +80,75 @@ class SignalMatcher:
 
     def match(self, text: str) -> frozenset[str]:
         """Signals in normalized `text` (fast path)."""
+        found = _NOTHING
+        cache = self._clause_cache
+        for clause in HAN_BLOCK.findall(text):
+            signals = cache.get(clause)
+            if signals is None:
+                signals = self._match_clause(clause)
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[clause] = signals
+            if signals:
+                found = found | signals
+        return found
+
+    def _match_clause(self, clause: str) -> frozenset[str]:
         hits: list[_Span] = []
         exclusions: list[_Span] = []
-        to_run = set(self._ungated)
+        to_run: set[int] = set(self._ungated)
         if self._automaton.kind == ahocorasick.AHOCORASICK:
-            for last, (length, terms, excluded, patterns) in self._automaton.iter(text):
-                start = last + 1 - length
-                hits.extend((signal, start, last + 1) for signal in terms)
-                exclusions.extend((signal, start, last + 1) for signal in excluded)
-                to_run.update(patterns)
-        hits.extend(self._pattern_hits(text, sorted(to_run)))
+            for last, (length, terms, excluded, patterns) in self._automaton.iter(clause):
+                for signal in terms:
+                    hits.append((signal, last + 1 - length, last + 1))
+                for signal in excluded:
+                    exclusions.append((signal, last + 1 - length, last + 1))
+                if patterns:
+                    to_run.update(patterns)
+        if to_run:
+            hits.extend(self._pattern_hits(clause, to_run))
         if not hits:
-            return frozenset()
-        return self._confirm(hits, exclusions, _BlockView(text, self.segmenter))
+            return _NOTHING
+        return self._confirm(hits, exclusions, _ClauseTokens(self.segmenter.cut(clause)))
 
     def match_reference(self, text: str) -> frozenset[str]:
         """Signals in normalized `text` by plain jieba over the whole text (reference path)."""
-        view = _WholeTextView(text, self.segmenter)
-        hits: list[_Span] = []
-        tokens, starts = view.tokens, view.starts
-        for first in range(len(tokens)):
-            joined = ""
-            for last in range(first, len(tokens)):
-                joined += tokens[last]
-                if len(joined) > self._longest_term:
-                    break
-                for signal in self._term_signals.get(joined, ()):
-                    hits.append((signal, starts[first], starts[first] + len(joined)))
-        exclusions: list[_Span] = []
-        for word, signals in self._exclusion_signals.items():
-            position = text.find(word)
-            while position >= 0:
-                exclusions.extend((signal, position, position + len(word)) for signal in signals)
-                position = text.find(word, position + 1)
-        hits.extend(self._pattern_hits(text, range(len(self._patterns))))
-        return self._confirm(hits, exclusions, view)
+        found: set[str] = set()
+        for tokens in _clauses(self.segmenter.cut(text)):
+            view = _ClauseTokens(tokens)
+            clause = "".join(tokens)
+            hits: list[_Span] = []
+            for first in range(len(tokens)):
+                joined = ""
+                for last in range(first, len(tokens)):
+                    joined += tokens[last]
+                    if len(joined) > self._longest_term:
+                        break
+                    start = view.starts[first]
+                    hits.extend(
+                        (signal, start, start + len(joined))
+                        for signal in self._term_signals.get(joined, ())
+                    )
+            exclusions: list[_Span] = []
+            for word, signals in self._exclusion_signals.items():
+                position = clause.find(word)
+                while position >= 0:
+                    exclusions.extend((s, position, position + len(word)) for s in signals)
+                    position = clause.find(word, position + 1)
+            hits.extend(self._pattern_hits(clause, range(len(self._patterns))))
+            found |= self._confirm(hits, exclusions, view)
+        return frozenset(found)
 
-    def _pattern_hits(self, text: str, indexes: Iterable[int]) -> list[_Span]:
+    def _pattern_hits(self, clause: str, indexes: Iterable[int]) -> list[_Span]:
         found = []
         for index in indexes:
             signal, pattern = self._patterns[index]
-            found.extend((signal, m.start(), m.end()) for m in pattern.finditer(text))
+            for match in pattern.finditer(clause):
+                found.append((signal, match.start(), match.end()))
         return found
 
     def _confirm(
-        self, hits: list[_Span], exclusions: list[_Span], view: _TokenView
+        self, hits: list[_Span], exclusions: list[_Span], view: _ClauseTokens
     ) -> frozenset[str]:
         """Keep hits on token boundaries, outside exclusions, and not negated."""
         taxonomy = self._taxonomy
@@ -133,9 +156,11 @@ class SignalMatcher:
         for signal, start, end in hits:
             if signal in found:
                 continue
-            if any(s == signal and xs <= start and end <= xe for s, xs, xe in exclusions):
+            if exclusions and any(
+                s == signal and xs <= start and end <= xe for s, xs, xe in exclusions
+            ):
                 continue
-            if not (view.is_boundary(start) and view.is_boundary(end)):
+            if start not in view.index_at or end not in view.index_at:
                 continue
             if taxonomy.rules[signal].negatable and (
                 not taxonomy.negation_before.isdisjoint(view.before(start, taxonomy.window))
@@ -154,85 +179,37 @@ def _index(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
     return index
 
 
-class _BlockView:
-    """Token boundaries from segmenting only the blocks that are asked about."""
-
-    def __init__(self, text: str, segmenter: Segmenter) -> None:
-        spans = [match.span() for match in HAN_BLOCK.finditer(text)]
-        self._starts = [start for start, _ in spans]
-        self._ends = [end for _, end in spans]
-        self._text = text
-        self._segmenter = segmenter
-
-    def _block_at(self, position: int) -> int:
-        """Index of the block holding the character at `position`, or -1."""
-        index = bisect.bisect_right(self._starts, position) - 1
-        return index if index >= 0 and position < self._ends[index] else -1
-
-    def _tokens(self, index: int) -> tuple[tuple[str, ...], tuple[int, ...]]:
-        block_start = self._starts[index]
-        return self._segmenter.cut_block(self._text[block_start : self._ends[index]])
-
-    def is_boundary(self, position: int) -> bool:
-        index = self._block_at(position)
-        if index < 0 or position == self._starts[index]:
-            return True
-        _, starts = self._tokens(index)
-        return position - self._starts[index] in starts
-
-    def before(self, start: int, count: int) -> tuple[str, ...]:
-        index = self._block_at(start)
-        if index < 0 or count == 0:
-            return ()
-        tokens, starts = self._tokens(index)
-        position = bisect.bisect_left(starts, start - self._starts[index])
-        return tokens[max(0, position - count) : position]
-
-    def after(self, end: int, count: int) -> tuple[str, ...]:
-        index = self._block_at(end - 1)
-        if index < 0 or count == 0:
-            return ()
-        tokens, starts = self._tokens(index)
-        position = bisect.bisect_left(starts, end - self._starts[index])
-        return tokens[position : position + count]
+def _clauses(tokens: list[str]) -> Iterable[list[str]]:
+    """Runs of clause tokens in a whole-text segmentation (punctuation, spaces, emoji split)."""
+    run: list[str] = []
+    for token in tokens:
+        if HAN_BLOCK.fullmatch(token):
+            run.append(token)
+        elif run:
+            yield run
+            run = []
+    if run:
+        yield run
 
 
-class _WholeTextView:
-    """Token boundaries from plain jieba over the whole text."""
+class _ClauseTokens:
+    """The tokens of one clause, addressed by character offset."""
 
-    def __init__(self, text: str, segmenter: Segmenter) -> None:
-        self.tokens = segmenter.cut(text)
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens = tokens
         self.starts: list[int] = []
         offset = 0
-        for token in self.tokens:
+        for token in tokens:
             self.starts.append(offset)
             offset += len(token)
-        self._boundaries = {*self.starts, offset}
-        self._in_block = [HAN_BLOCK.fullmatch(token) is not None for token in self.tokens]
-        self._first_at = {start: index for index, start in enumerate(self.starts)}
+        # token index starting at each boundary; the clause end maps past the last token
+        self.index_at = {start: index for index, start in enumerate(self.starts)}
+        self.index_at[offset] = len(tokens)
 
-    def is_boundary(self, position: int) -> bool:
-        return position in self._boundaries
+    def before(self, start: int, count: int) -> list[str]:
+        index = self.index_at[start]
+        return self.tokens[max(0, index - count) : index]
 
-    def before(self, start: int, count: int) -> tuple[str, ...]:
-        index = self._first_at[start]
-        taken: list[str] = []
-        while self._in_block[index] and index > 0 and self._in_block[index - 1]:
-            if len(taken) == count:
-                break
-            index -= 1
-            taken.insert(0, self.tokens[index])
-        return tuple(taken)
-
-    def after(self, end: int, count: int) -> tuple[str, ...]:
-        last = bisect.bisect_right(self.starts, end - 1) - 1
-        taken: list[str] = []
-        index = last
-        while (
-            self._in_block[index] and index + 1 < len(self.tokens) and self._in_block[index + 1]
-        ):
-            if len(taken) == count:
-                break
-            index += 1
-            taken.append(self.tokens[index])
-        return tuple(taken)
+    def after(self, end: int, count: int) -> list[str]:
+        index = self.index_at[end]
+        return self.tokens[index : index + count]

@@ -34,6 +34,8 @@ _TABLE = {
     **str.maketrans(_TRADITIONAL, _SIMPLIFIED),
 }
 
+# Only text holding a character the table changes needs the (slower) translate call.
+_NEEDS_TABLE = re.compile("[" + re.escape("".join(chr(code) for code in _TABLE)) + "]")
 _URL = re.compile(r"(?:https?://|www\.)[^\s\u4e00-\u9fff]*", re.IGNORECASE)
 _MENTION = re.compile(r"@[^\s@,，:：。!！?？]{1,16}(?=\s|$)")
 # A space between two Chinese characters is a typing habit, not a word break.
@@ -46,7 +48,9 @@ def normalize_text(text: str) -> str:
     A URL becomes the token `url`: its path words (…/demo/…) say nothing about the message,
     but the fact that a link was pasted does (a rep sharing a link is material sent).
     """
-    text = text.translate(_TABLE).lower()
+    if _NEEDS_TABLE.search(text):
+        text = text.translate(_TABLE)
+    text = text.lower()
     if "http" in text or "www." in text:
         text = _URL.sub(" url ", text)
     if "\r" in text:

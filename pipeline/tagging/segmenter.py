@@ -12,11 +12,10 @@ from functools import lru_cache
 
 import jieba
 
-# jieba cuts text into blocks of these characters and segments each block on its own;
-# punctuation, spaces and emoji between blocks are single-character tokens.
+# jieba cuts text into blocks of these characters (clauses) and segments each on its own;
+# punctuation, spaces and emoji between them are single-character tokens.
 HAN_BLOCK = jieba.re_han_default
-
-_CACHE_LIMIT = 200_000
+_SINGLE_CHARACTER = 1_000_000
 
 
 @lru_cache(maxsize=1)
@@ -39,7 +38,6 @@ class Segmenter:
         self._tokenizer.initialized = True
         for word in words:
             self._tokenizer.add_word(word, self._whole_word_frequency(word))
-        self._blocks: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
 
     def _whole_word_frequency(self, word: str) -> int:
         """The smallest frequency at which jieba keeps `word` whole, or its known one if higher.
@@ -47,23 +45,14 @@ class Segmenter:
         Computed explicitly (never left to jieba's default) so the value is deterministic for a
         given dictionary and word order.
         """
-        return max(int(self._tokenizer.suggest_freq(word, tune=False)) + 1, 1)
+        return int(self._tokenizer.suggest_freq(word, tune=False)) + 1
+
+    def expected_frequency(self, text: str) -> float:
+        """How common `text` is in Chinese: its dictionary frequency, with single characters
+        counted as very common because they occur inside many words, not only alone."""
+        known = self._tokenizer.FREQ.get(text, 0)
+        return max(known, _SINGLE_CHARACTER) if len(text) == 1 else known + 1
 
     def cut(self, text: str) -> list[str]:
-        """Plain jieba over the whole text: the reference the fast path must agree with."""
+        """Plain jieba with the domain words, HMM off."""
         return self._tokenizer.lcut(text, HMM=False)
-
-    def cut_block(self, block: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
-        """Tokens of one han block and their start offsets, cached: clauses repeat in chat."""
-        cached = self._blocks.get(block)
-        if cached is None:
-            tokens = tuple(self._tokenizer.cut(block, HMM=False))
-            starts, offset = [], 0
-            for token in tokens:
-                starts.append(offset)
-                offset += len(token)
-            cached = (tokens, tuple(starts))
-            if len(self._blocks) >= _CACHE_LIMIT:
-                self._blocks.clear()
-            self._blocks[block] = cached
-        return cached

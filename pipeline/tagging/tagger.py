@@ -34,7 +34,8 @@ class Tagger:
             signal: _SPEAKER_ACTORS[rule.speaker] for signal, rule in taxonomy.rules.items()
         }
         self._material_actors = self._allowed.get("material_sent", _SPEAKER_ACTORS["rep"])
-        self._text_cache: dict[str, frozenset[str]] = {}
+        # Chat lines repeat (收到, 好的, 报价单请查收): answers are kept per speaker and text.
+        self._message_cache: dict[Actor, dict[str, tuple[str, ...]]] = {a: {} for a in Actor}
 
     @classmethod
     def from_file(cls, path: Path | None = None) -> Tagger:
@@ -43,9 +44,22 @@ class Tagger:
 
     def tag(self, text: str, actor: Actor, kind: EventKind = EventKind.MESSAGE) -> tuple[str, ...]:
         """Sorted unique signal ids for something `actor` said or did."""
+        if kind is not EventKind.MESSAGE:
+            return self._tag_any_kind(text, actor, kind)
+        cache = self._message_cache[actor]
+        found = cache.get(text)
+        if found is None:
+            found = self._tag_any_kind(text, actor, kind)
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[text] = found
+        return found
+
+    def _tag_any_kind(self, text: str, actor: Actor, kind: EventKind) -> tuple[str, ...]:
         found: set[str] = set()
         if kind in CONVERSATIONAL_KINDS and text:
-            found.update(self._speaker_filter(self._text_signals(text), actor))
+            signals = self._matcher.match(normalize_text(text))
+            found.update(self._speaker_filter(signals, actor))
         if kind in MATERIAL_KINDS and actor in self._material_actors:
             found.add("material_sent")
         if kind in RECORD_CHANGE_KINDS:
@@ -78,16 +92,6 @@ class Tagger:
         ):
             signals.add("material_sent")
         return event.model_copy(update={"signals": tuple(sorted(signals))})
-
-    def _text_signals(self, text: str) -> frozenset[str]:
-        """Cached by raw text: short chat lines (收到, 好的, 报价单请查收) repeat constantly."""
-        cached = self._text_cache.get(text)
-        if cached is None:
-            cached = self._matcher.match(normalize_text(text))
-            if len(self._text_cache) >= _CACHE_LIMIT:
-                self._text_cache.clear()
-            self._text_cache[text] = cached
-        return cached
 
     def _speaker_filter(self, signals: frozenset[str], actor: Actor) -> list[str]:
         return [signal for signal in signals if actor in self._allowed[signal]]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.tagging.normalize import normalize_text
+from pipeline.tagging.segmenter import HAN_BLOCK
 
 SIGNAL_IDS = (
     "screening",
@@ -34,6 +35,7 @@ DEFAULT_BASE = "default"
 _TOP_KEYS = {"extends", "negation", "competitors", "dictionary", "signals"}
 _NEGATION_KEYS = {"before", "after", "window"}
 _SIGNAL_LISTS = ("keywords", "synonyms", "patterns", "exclusions", "remove")
+_WORD_LISTS = ("keywords", "synonyms", "exclusions")
 _SIGNAL_KEYS = {"name", "speaker", "negatable", *_SIGNAL_LISTS}
 
 
@@ -145,6 +147,9 @@ def _check_shape(path: Path, text: str, data: dict[str, Any]) -> None:
             if key != expected:
                 raise fail(section, key, f"unknown setting; expected {expected!r}")
             _string_list(value, lambda problem, s=section, k=key: fail(s, k, problem))
+            if section == "competitors":
+                for word in value:
+                    _check_one_clause(path, text, section, key, word)
     for signal, rule in _table(data, "signals", fail).items():
         section = f"signals.{signal}"
         if signal not in SIGNAL_IDS:
@@ -162,6 +167,9 @@ def _check_shape(path: Path, text: str, data: dict[str, Any]) -> None:
                 raise fail(section, key, "must be a string")
             if key in _SIGNAL_LISTS:
                 _string_list(value, lambda problem, s=section, k=key: fail(s, k, problem))
+        for key in _WORD_LISTS:
+            for word in rule.get(key, ()):
+                _check_one_clause(path, text, section, key, word)
         for index, pattern in enumerate(rule.get("patterns", ())):
             try:
                 compiled = re.compile(pattern)
@@ -175,6 +183,18 @@ def _check_shape(path: Path, text: str, data: dict[str, Any]) -> None:
                 raise TaxonomyError(
                     path, line, f"{section}.patterns[{index}]", "pattern matches empty text"
                 )
+
+
+def _check_one_clause(path: Path, text: str, section: str, key: str, word: str) -> None:
+    """Matching works within a clause, so a term with a space or punctuation could never hit."""
+    if not HAN_BLOCK.fullmatch(normalize_text(word).strip()):
+        raise TaxonomyError(
+            path,
+            locate_line(text, section, key, word),
+            f"{section}.{key}",
+            f"{word!r} contains a space, punctuation or emoji; a term must be one clause "
+            "(Chinese characters, letters, digits), e.g. 'casestudy' or a pattern instead",
+        )
 
 
 def _table(data: dict[str, Any], key: str, fail: Any) -> dict[str, Any]:

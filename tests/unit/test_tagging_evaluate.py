@@ -1,0 +1,56 @@
+"""The evaluation arithmetic, and the accuracy targets on the labelled set (dev and test)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.tagging import Tagger
+from pipeline.tagging.evaluate import EvalFileError, evaluate, load_rows
+
+EVAL_FILE = Path(__file__).resolve().parents[1] / "data" / "tagging_eval.jsonl"
+
+
+@pytest.fixture(scope="module")
+def tagger() -> Tagger:
+    return Tagger.from_file()
+
+
+def test_counts_precision_recall_f1(tagger: Tagger) -> None:
+    rows = [
+        {"text": "太贵了", "actor": "customer", "labels": ["objection_price"]},  # TP
+        {"text": "太贵了", "actor": "customer", "labels": []},  # FP
+        {"text": "好的", "actor": "customer", "labels": ["objection_price"]},  # FN
+        {"text": "好的", "actor": "customer", "labels": []},  # nothing
+    ]
+    report = evaluate(tagger, rows)
+    (score,) = report.scores
+    assert (score.true_positives, score.false_positives, score.false_negatives) == (1, 1, 1)
+    assert score.precision == pytest.approx(0.5) and score.recall == pytest.approx(0.5)
+    assert score.f1 == pytest.approx(0.5) and report.macro_f1 == pytest.approx(0.5)
+    assert report.messages == 4 and len(report.mistakes) == 2
+
+
+def test_load_rows_names_the_bad_line(tmp_path: Path) -> None:
+    path = tmp_path / "eval.jsonl"
+    path.write_text('{"text": "a", "actor": "rep", "labels": []}\n{"text": 1}\n', "utf-8")
+    with pytest.raises(EvalFileError, match=r"eval.jsonl:2: `text`"):
+        load_rows(path)
+
+
+def test_labelled_set_has_the_promised_shape() -> None:
+    rows = load_rows(EVAL_FILE)
+    assert len(rows) >= 400
+    assert sum(not row["labels"] for row in rows) / len(rows) >= 0.30
+    assert sum(row["hard"] for row in rows) / len(rows) >= 0.30
+    assert 0.25 <= sum(row["split"] == "test" for row in rows) / len(rows) <= 0.35
+    assert len({row["id"] for row in rows}) == len(rows)
+
+
+@pytest.mark.parametrize("split", ["dev", "test"])
+def test_accuracy_targets(tagger: Tagger, split: str) -> None:
+    rows = [row for row in load_rows(EVAL_FILE) if row["split"] == split]
+    report = evaluate(tagger, rows)
+    assert report.macro_f1 >= 0.92, report.format(split)
+    assert report.macro_precision >= 0.93, report.format(split)
