@@ -39,6 +39,11 @@ class Segmenter:
         for word in words:
             self._tokenizer.add_word(word, self._whole_word_frequency(word))
 
+    @property
+    def tokenizer(self) -> jieba.Tokenizer:
+        """The private tokenizer, for jieba tools (keyword extraction) that take one."""
+        return self._tokenizer
+
     def _whole_word_frequency(self, word: str) -> int:
         """The smallest frequency at which jieba keeps `word` whole, or its known one if higher.
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pipeline.tagging.matcher import SignalMatcher
 from pipeline.tagging.normalize import normalize_text
+from pipeline.tagging.segmenter import Segmenter
 from pipeline.tagging.taxonomy import Taxonomy, load_taxonomy
 from schemas.events import (
     CONVERSATIONAL_KINDS,
@@ -36,6 +37,18 @@ class Tagger:
         self._material_actors = self._allowed.get("material_sent", _SPEAKER_ACTORS["rep"])
         # Chat lines repeat (收到, 好的, 报价单请查收): answers are kept per speaker and text.
         self._message_cache: dict[Actor, dict[str, tuple[str, ...]]] = {a: {} for a in Actor}
+
+    @property
+    def segmenter(self) -> Segmenter:
+        """The segmenter with this taxonomy's dictionary (for keyword tools and benchmarks)."""
+        return self._matcher.segmenter
+
+    def known_words(self) -> frozenset[str]:
+        """Every term, exclusion and dictionary word the taxonomy already has."""
+        taxonomy = self.taxonomy
+        words = {word for rule in taxonomy.rules.values() for word in rule.terms}
+        words |= {word for rule in taxonomy.rules.values() for word in rule.exclusions}
+        return frozenset(words | set(taxonomy.dictionary_words))
 
     @classmethod
     def from_file(cls, path: Path | None = None) -> Tagger:

@@ -68,7 +68,9 @@ def realistic_chat(count: int, seed: int) -> list[tuple[str, Actor]]:
     return messages
 
 
-def rate(label: str, messages: list[tuple[str, Actor]], call: Callable[[str, Actor], object]) -> float:
+def rate(
+    label: str, messages: list[tuple[str, Actor]], call: Callable[[str, Actor], object]
+) -> float:
     start = time.perf_counter()
     for text, actor in messages:
         call(text, actor)
@@ -88,7 +90,7 @@ def main() -> None:
     print(f"{len(messages):,} messages, {unique:,} distinct ({unique / len(messages):.0%})")
 
     tagger = Tagger.from_file()
-    segmenter = tagger._matcher.segmenter  # noqa: SLF001 - the very tokenizer the tagger uses
+    segmenter = tagger.segmenter
     sample = messages[: max(1, len(messages) // 10)]
     jieba_rate = rate(
         "plain jieba lcut (user dict, HMM off)", sample,
