@@ -1,32 +1,34 @@
 -- Rollups computed at insert time: *_mv (materialized view) -> *_agg (table) -> * (view BI reads).
 -- Every *_agg has the deduplication window so a retried batch (same insert token) is not counted twice.
 
+-- Month grain: a rep's (signal, weekday, hour) cells repeat all month, so the rollup stays small
+-- (at most reps x 12 x 7 x 24 rows per month). Day-exact ranges: query `signals` directly.
 CREATE TABLE IF NOT EXISTS signal_heatmap_agg
 (
     tenant LowCardinality(String) COMMENT 'Tenant (company)',
     rep_id String COMMENT 'Rep responsible',
     signal LowCardinality(String) COMMENT 'Signal id',
-    local_date Date COMMENT 'Day in the tenant timezone',
+    month Date COMMENT 'First day of the month of local_date (tenant timezone)',
     local_weekday UInt8 COMMENT 'Weekday in the tenant timezone, 1 = Monday',
     local_hour UInt8 COMMENT 'Hour 0..23 in the tenant timezone',
     signal_count UInt64 COMMENT 'Number of signal rows'
 )
 ENGINE = SummingMergeTree(signal_count)
-PARTITION BY toYYYYMM(local_date)
-ORDER BY (tenant, rep_id, signal, local_date, local_weekday, local_hour)
+PARTITION BY toYYYYMM(month)
+ORDER BY (tenant, rep_id, signal, month, local_weekday, local_hour)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS signal_heatmap_mv TO signal_heatmap_agg AS
-SELECT tenant, rep_id, signal, local_date, local_weekday, local_hour,
+SELECT tenant, rep_id, signal, toStartOfMonth(local_date) AS month, local_weekday, local_hour,
        toUInt64(count()) AS signal_count
 FROM signals
-GROUP BY tenant, rep_id, signal, local_date, local_weekday, local_hour;
+GROUP BY tenant, rep_id, signal, month, local_weekday, local_hour;
 
+-- Rows of one cell may not be merged yet: always aggregate with sum(signal_count). The view
+-- does not pre-group, so a query grouping fewer keys reads the rollup once.
 CREATE VIEW IF NOT EXISTS signal_heatmap AS
-SELECT tenant, rep_id, signal, local_date, local_weekday, local_hour,
-       sum(signal_count) AS signal_count
-FROM signal_heatmap_agg
-GROUP BY tenant, rep_id, signal, local_date, local_weekday, local_hour;
+SELECT tenant, rep_id, signal, month, local_weekday, local_hour, signal_count
+FROM signal_heatmap_agg;
 
 
 CREATE TABLE IF NOT EXISTS latency_daily_agg

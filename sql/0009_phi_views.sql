@@ -5,6 +5,35 @@
 --   information_richness core profile fields filled with a real value on the records touched
 -- The combined index weighs the components present with phi_weights.
 
+-- When each signal was first seen for a conversation or a customer: what action completeness
+-- checks a stage move against. Kept at insert time so the PHI does not rescan `signals`.
+CREATE TABLE IF NOT EXISTS signal_first_seen_agg
+(
+    tenant LowCardinality(String) COMMENT 'Tenant (company)',
+    evidence_key String COMMENT 'A conversation_id or a customer_id the signal was seen under',
+    signal LowCardinality(String) COMMENT 'Signal id',
+    first_at SimpleAggregateFunction(min, DateTime64(3, 'UTC'))
+        COMMENT 'Earliest occurred_at of the signal under this key'
+)
+ENGINE = AggregatingMergeTree
+ORDER BY (tenant, evidence_key, signal)
+SETTINGS non_replicated_deduplication_window = 1000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS signal_first_seen_mv TO signal_first_seen_agg AS
+SELECT tenant, evidence_key, signal, min(occurred_at) AS first_at
+FROM signals
+ARRAY JOIN [conversation_id, customer_id] AS evidence_key
+WHERE evidence_key != ''
+GROUP BY tenant, evidence_key, signal;
+
+-- Signals stored before this migration (a repeated row cannot change a minimum).
+INSERT INTO signal_first_seen_agg
+SELECT tenant, evidence_key, signal, min(occurred_at) AS first_at
+FROM signals
+ARRAY JOIN [conversation_id, customer_id] AS evidence_key
+WHERE evidence_key != ''
+GROUP BY tenant, evidence_key, signal;
+
 -- Every stage move of a CRM record, with how many of the left stage's required signals had
 -- happened before it (on the record's own conversation or anywhere with the same customer).
 CREATE VIEW IF NOT EXISTS phi_stage_transitions AS
@@ -23,11 +52,15 @@ WITH
     requirements AS (
         SELECT stage, signal FROM stage_requirements FINAL WHERE enabled = 1
     ),
+    deal_keys AS (
+        SELECT DISTINCT tenant, arrayJoin(arrayFilter(k -> k != '', [deal_id, customer_id])) AS k
+        FROM moves
+    ),
     evidence AS (
-        SELECT tenant, evidence_key, signal, min(occurred_at) AS first_at, 1 AS found
-        FROM signals FINAL
-        ARRAY JOIN [conversation_id, customer_id] AS evidence_key
-        WHERE evidence_key != ''
+        SELECT tenant, evidence_key, signal, min(first_at) AS first_at, 1 AS found
+        FROM signal_first_seen_agg
+        WHERE signal IN (SELECT signal FROM requirements)
+          AND (tenant, evidence_key) IN (SELECT tenant, k FROM deal_keys)
         GROUP BY tenant, evidence_key, signal
     ),
     checked AS (
@@ -99,9 +132,12 @@ WITH
         FROM events FINAL
         WHERE kind IN ('field_changed', 'stage_changed')
     ),
+    -- change_order sorts by local day first, then instant: "before the week ends" compares
+    -- against the local calendar whatever the tenant timezone (2^41 ms > any timestamp here)
     changes AS (
         SELECT e.tenant AS tenant, e.conversation_id AS record_id, a.field AS field,
-               e.occurred_at AS occurred_at, e.event_id AS event_id, e.local_date AS local_date,
+               toUInt64(toUInt16(e.local_date)) * 2199023255552
+                   + toUInt64(toUnixTimestamp64Milli(e.occurred_at)) AS change_order,
                lower(trimBoth(e.attrs['new_value'])) AS value
         FROM events AS e FINAL
         INNER JOIN aliases AS a ON a.alias = lower(trimBoth(e.attrs['field']))
@@ -109,11 +145,15 @@ WITH
     ),
     latest AS (
         SELECT w.tenant AS tenant, w.rep_id AS rep_id, w.record_id AS record_id, w.week AS week,
-               c.field AS field, argMax(c.value, (c.occurred_at, c.event_id)) AS value
-        FROM record_weeks AS w
-        INNER JOIN changes AS c ON c.tenant = w.tenant AND c.record_id = w.record_id
-        WHERE c.local_date < w.week + 7
-        GROUP BY w.tenant, w.rep_id, w.record_id, w.week, c.field
+               w.field AS field, c.value AS value
+        FROM (
+            SELECT tenant, rep_id, record_id, week, field,
+                   toUInt64(toUInt16(week + 7)) * 2199023255552 AS week_end_order
+            FROM record_weeks CROSS JOIN (SELECT DISTINCT field FROM aliases) AS f
+        ) AS w
+        ASOF INNER JOIN changes AS c
+            ON c.tenant = w.tenant AND c.record_id = w.record_id AND c.field = w.field
+           AND c.change_order < w.week_end_order
     ),
     filled AS (
         SELECT tenant, rep_id, record_id, week,

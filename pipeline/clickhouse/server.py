@@ -124,8 +124,10 @@ class ServerBackend:
                 raise _classify(error) from error
         return [{name: _to_utc(value) for name, value in row.items()} for row in rows]
 
-    def _types_of(self, table: str) -> dict[str, str]:
-        if table not in self._column_types:
+    def _types_of(self, table: str, columns: Sequence[str]) -> dict[str, str]:
+        """Column types, cached; described again when a column is new (a migration added it)."""
+        cached = self._column_types.get(table)
+        if cached is None or any(name not in cached for name in columns):
             described = self._client.query(f"DESCRIBE TABLE {table}")
             self._column_types[table] = {
                 row["name"]: row["type"] for row in described.named_results()
@@ -146,10 +148,10 @@ class ServerBackend:
         settings = dedup_settings(dedup_token)
         with self._lock:
             try:
-                types = self._types_of(table)
+                columns = list(rows[0])
+                types = self._types_of(table, columns)
             except Exception as error:
                 raise _classify(error) from error
-            columns = list(rows[0])
             unknown = [name for name in columns if name not in types]
             if unknown:
                 raise ClickHouseError(f"{table} has no columns {unknown}")

@@ -335,6 +335,15 @@ def test_changed_applied_migration_is_refused_and_new_one_applied(
         migrate(backend, sql_dir)
 
 
+def test_retention_setting_must_be_a_whole_number(backend: ClickHouseBackend) -> None:
+    with pytest.raises(MigrationError, match="text_ttl_days must be a whole number"):
+        migrate(backend, settings_vars={"text_ttl_days": "30; DROP TABLE events"})
+    assert backend.query_rows(
+        "SELECT count() AS n FROM system.tables WHERE name = 'events' "
+        "AND database = currentDatabase()"
+    ) == [{"n": 0}]
+
+
 def test_text_ttl_comes_from_the_setting_and_blanks_old_text(backend: ClickHouseBackend) -> None:
     migrate(backend, settings_vars={"text_ttl_days": "30"})
     create = backend.query_rows("SHOW CREATE TABLE events")[0]["statement"]
