@@ -1,0 +1,1 @@
+"""Faust wiring: each module connects one stage of pipeline/ to its topics, nothing more."""

@@ -1,0 +1,71 @@
+"""The faust app: topics and the stages wired to them, built from one Runtime."""
+
+from __future__ import annotations
+
+import faust
+
+from agents import latency, normalize
+from agents.sink import ClickHouseSink
+from pipeline.clickhouse import ClickHouseBackend
+from pipeline.health import Check, HealthState
+from pipeline.runtime import Runtime
+
+APP_ID = "salesradar"
+
+
+def build_app(
+    runtime: Runtime,
+    backend: ClickHouseBackend,
+    *,
+    health: HealthState | None = None,
+    sink_group: str = f"{APP_ID}-sink",
+) -> faust.App:
+    """One app per worker process; the sink shares its process but commits on its own.
+
+    ``sink_group`` must be new for every new Kafka cluster (the embedded broker forgets its
+    offsets), because the sink's dedup tokens are offsets within that group.
+    """
+    settings = runtime.settings
+    settings.table_dir.mkdir(parents=True, exist_ok=True)
+    group_timeouts: dict[str, object] = {}
+    if settings.fast_group_join:
+        group_timeouts = {
+            "broker_session_timeout": 6,
+            "broker_rebalance_timeout": 6,
+            "broker_heartbeat_interval": 1,
+        }
+    app = faust.App(
+        APP_ID,
+        broker=settings.broker_url,
+        store="memory://",
+        topic_partitions=settings.topic_partitions,
+        topic_allow_declare=True,
+        web_enabled=False,
+        datadir=str(settings.table_dir),
+        producer_linger_ms=5,
+        **group_timeouts,
+    )
+    topics = {
+        role: app.topic(
+            name,
+            value_serializer="raw",
+            key_serializer="raw",
+            partitions=settings.topic_partitions,
+        )
+        for name, role in runtime.topic_roles().items()
+    }
+    normalize.register(app, runtime, topics)
+    latency.register(app, runtime, topics)
+    sink = ClickHouseSink(runtime, backend, group_id=sink_group, health=health)
+
+    @app.task
+    async def clickhouse_sink() -> None:
+        await sink.run()
+
+    if health is not None:
+
+        @app.on_rebalance_complete.connect
+        async def on_rebalanced(sender: faust.App, **kwargs: object) -> None:
+            health.set_check(Check.PARTITIONS_ASSIGNED, True, "group joined")
+
+    return app

@@ -1,0 +1,169 @@
+"""Run the whole pipeline in this process over a finite input, until every record is processed.
+
+Used by `salesradar demo` and `salesradar run --embedded`: the broker is the embedded one, the
+stages are the same faust app a production worker runs, and ClickHouse is the configured one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from agents.app import build_app
+from pipeline.clickhouse import ClickHouseBackend, load_rep_directory, migrate
+from pipeline.embedded_broker import EmbeddedBroker
+from pipeline.runtime import Progress, Runtime
+from pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Nothing changed for this long after every count matched: the timers have fired what is due.
+SETTLE_S = 2.5
+
+
+@dataclass
+class RunSummary:
+    raw_records: int
+    progress: Progress
+    seconds: float
+
+
+async def create_topics(settings: Settings, names: Sequence[str]) -> None:
+    """Declare our topics with the configured partition count (existing ones are left alone)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(n, settings.topic_partitions, 1) for n in names if n not in existing]
+        if missing:
+            await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+async def produce_raw(settings: Settings, records: Mapping[str, Sequence[bytes]]) -> int:
+    """Send each source's raw records to its raw topic; returns how many were sent."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, linger_ms=10, max_request_size=8_388_608
+    )
+    await producer.start()
+    sent = 0
+    try:
+        for source, items in records.items():
+            topic = settings.raw_topic(source)
+            for raw in items:
+                await producer.send(topic, raw)
+                sent += 1
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return sent
+
+
+def prepare_clickhouse(runtime: Runtime) -> ClickHouseBackend:
+    """Open the configured ClickHouse, apply migrations, load the rep directory."""
+    settings = runtime.settings
+    backend = runtime.open_clickhouse()
+    migrate(backend, settings_vars={"text_ttl_days": str(settings.text_ttl_days)})
+    reps = [
+        {
+            "tenant": settings.tenant,
+            "rep_id": rep.rep_id,
+            "name": rep.name,
+            "team": rep.team,
+            "manager": rep.manager,
+        }
+        for rep in runtime.directory.reps
+    ]
+    if reps:
+        load_rep_directory(backend, reps)
+    return backend
+
+
+def _finished(progress: Progress, raw_total: int) -> bool:
+    sunk = progress.sink_records
+    return (
+        progress.raw_consumed >= raw_total
+        and progress.events_consumed >= progress.events_produced
+        and all(sunk[role] >= n for role, n in progress.produced_for_sink.items())
+    )
+
+
+def _progress_line(progress: Progress, raw_total: int) -> str:
+    sunk = progress.sink_records
+    return (
+        f"  normalized {progress.raw_consumed:>6}/{raw_total} raw · "
+        f"{progress.events_produced} events ({progress.rejected} rejected) · "
+        f"latency {progress.events_consumed} · waits/breaches out {progress.latency_produced}"
+        f" · in ClickHouse {sum(sunk.values())}"
+    )
+
+
+async def run_to_completion(
+    runtime: Runtime,
+    backend: ClickHouseBackend,
+    records: Mapping[str, Sequence[bytes]],
+    *,
+    report: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+    timeout_s: float = 600.0,
+) -> RunSummary:
+    """Produce ``records`` to the configured broker and process them completely."""
+    settings = runtime.settings
+    started = time.monotonic()
+    await create_topics(settings, [*runtime.raw_topics(), *runtime.topic_roles()])
+    raw_total = await produce_raw(settings, records)
+    report(f"produced {raw_total} raw records to {len(records)} raw topics")
+    # A fresh embedded broker restarts offsets at 0: a new sink group keeps dedup tokens unique.
+    app = build_app(runtime, backend, sink_group=f"salesradar-sink-{uuid.uuid4().hex[:12]}")
+    await app.start()
+    progress = runtime.progress
+    try:
+        last_change, last_snapshot, last_report = time.monotonic(), None, 0.0
+        while True:
+            await asyncio.sleep(0.25)
+            if app.crashed:
+                raise RuntimeError(f"pipeline crashed: {app.crash_reason!r}")
+            snapshot = (
+                progress.raw_consumed,
+                progress.latency_produced,
+                sum(progress.sink_records.values()),
+            )
+            now = time.monotonic()
+            if snapshot != last_snapshot:
+                last_snapshot, last_change = snapshot, now
+            if now - last_report >= 2.0:
+                report(_progress_line(progress, raw_total))
+                last_report = now
+            if _finished(progress, raw_total) and now - last_change >= SETTLE_S:
+                break
+            if now - started > timeout_s:
+                raise TimeoutError(
+                    f"pipeline did not finish in {timeout_s}s: "
+                    + _progress_line(progress, raw_total)
+                )
+        report(_progress_line(progress, raw_total))
+    finally:
+        await app.stop()
+    return RunSummary(raw_total, progress, time.monotonic() - started)
+
+
+def run_embedded(
+    settings: Settings,
+    records: Mapping[str, Sequence[bytes]],
+    runtime_factory: Callable[[Settings], Runtime] = Runtime.from_settings,
+) -> tuple[Runtime, ClickHouseBackend, RunSummary]:
+    """Start the embedded broker, run everything, stop the broker; ClickHouse stays open."""
+    with EmbeddedBroker() as broker:
+        settings = settings.model_copy(update={"broker_url": broker.url, "fast_group_join": True})
+        runtime = runtime_factory(settings)
+        backend = prepare_clickhouse(runtime)
+        summary = asyncio.run(run_to_completion(runtime, backend, records))
+    return runtime, backend, summary

@@ -1,0 +1,50 @@
+"""Long-running worker against the configured broker and ClickHouse (production mode).
+
+Serves /metrics, /healthz and /readyz on the web port. Apply `salesradar migrate` first; run
+as many workers as you like in one consumer group (partitions are shared between them).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from pipeline.logging_json import configure_logging
+from pipeline.settings import load_settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--loglevel", default="INFO")
+    parser.add_argument("--uvloop", action="store_true", help="run on uvloop (faster)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import faust
+    from aiohttp import web
+
+    from agents.app import build_app
+    from pipeline.health import Check, HealthState, build_web_app
+    from pipeline.runtime import Runtime
+
+    settings = load_settings()
+    configure_logging(args.loglevel, json=settings.log_json)
+    runtime = Runtime.from_settings(settings)
+    backend = runtime.open_clickhouse()
+    health = HealthState()
+    app = build_app(runtime, backend, health=health)
+
+    @app.task
+    async def serve_probes() -> None:
+        if settings.web_port:
+            runner = web.AppRunner(build_web_app(health))
+            await runner.setup()
+            await web.TCPSite(runner, "0.0.0.0", settings.web_port).start()
+        health.set_check(Check.BROKER_CONNECTED, True)
+        health.mark_ready()
+
+    worker = faust.Worker(app, loglevel=args.loglevel, loop=None)
+    if args.uvloop:
+        import uvloop
+
+        uvloop.install()
+    worker.execute_from_commandline()
+    return 0

@@ -1,0 +1,165 @@
+"""One settings object for every command: environment (``SALESRADAR_*``) over an optional TOML file.
+
+A wrong value fails at start-up with a message that names the setting, so a data engineer
+never discovers a typo at the first breach.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+CONFIG_FILE_ENV = "SALESRADAR_CONFIG"
+SOURCES = ("wecom", "dingtalk", "crm", "email")
+
+
+class SettingsError(ValueError):
+    """Raised with a message naming the offending setting."""
+
+
+class Settings(BaseSettings):
+    """Everything a worker, the demo and the CLI need to know about their surroundings."""
+
+    model_config = SettingsConfigDict(env_prefix="SALESRADAR_", extra="forbid")
+
+    broker_url: str = Field(
+        "kafka://127.0.0.1:9092", description="Kafka bootstrap, kafka://host:port[;host:port]"
+    )
+    clickhouse_url: str = Field(
+        "",
+        description="http(s)://user:pass@host:8123/db of a server; empty = embedded chDB (db_dir)",
+    )
+    db_dir: Path = Field(Path(".salesradar/db"), description="embedded chDB data directory")
+    table_dir: Path = Field(Path(".salesradar/tables"), description="faust table state directory")
+    tenant: str = Field("default", description="tenant id stamped on every event")
+    timezone: str = Field("Asia/Shanghai", description="tenant timezone for heatmaps and calendars")
+    sla_first_reply_hours: dict[str, float] = Field(
+        default_factory=lambda: {"A": 2.0, "B": 4.0},
+        description="first-reply SLA per customer class in hours; a missing class has no SLA",
+    )
+    sla_lead_unassigned_hours: float = Field(48.0, gt=0)
+    sla_basis: str = Field("wall", description="'wall' or 'business' time for SLA deadlines")
+    taxonomy_file: Path | None = Field(None, description="signal taxonomy TOML; empty = built-in")
+    directory_file: Path | None = Field(None, description="identity directory (CSV or TOML)")
+    calendar_file: Path | None = Field(None, description="business calendar TOML; empty = built-in")
+    alerts_file: Path | None = Field(None, description="alert routes TOML; empty = alerts off")
+    topic_prefix: str = Field("salesradar", description="prefix of every topic name")
+    topic_partitions: int = Field(4, ge=1, le=1024, description="partitions of topics we create")
+    max_text_chars: int = Field(20000, ge=1, description="longer message text is truncated")
+    store_text: bool = Field(True, description="false = never store message text in ClickHouse")
+    text_ttl_days: int = Field(180, ge=1, description="message text is blanked after N days")
+    sink_batch_rows: int = Field(5000, ge=1, description="sink batch size per partition (rows)")
+    sink_batch_bytes: int = Field(8_000_000, ge=1024)
+    sink_flush_seconds: float = Field(1.0, gt=0, description="time limit of an open sink batch")
+    web_port: int = Field(6066, ge=0, le=65535, description="metrics/health port; 0 = off")
+    log_json: bool = Field(False, description="structured JSON logs")
+    fast_group_join: bool = Field(
+        False, description="short session/rebalance timeouts: tests and demo only"
+    )
+    mailgun_signing_key: str | None = Field(None, description="verify Mailgun webhook bodies")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("sla_basis")
+    @classmethod
+    def _known_basis(cls, value: str) -> str:
+        if value not in ("wall", "business"):
+            raise ValueError("must be 'wall' or 'business'")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _kafka_url(cls, value: str) -> str:
+        if not value.startswith("kafka://"):
+            raise ValueError("must look like kafka://host:port")
+        return value
+
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _clickhouse_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be empty (embedded) or an http(s):// URL")
+        return value
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """aiokafka's form of broker_url."""
+        return self.broker_url.removeprefix("kafka://").replace(";", ",")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def raw_topic(self, source: str) -> str:
+        return f"{self.topic_prefix}.raw.{source}"
+
+    @property
+    def events_topic(self) -> str:
+        return f"{self.topic_prefix}.events"
+
+    @property
+    def latency_topic(self) -> str:
+        return f"{self.topic_prefix}.latency"
+
+    @property
+    def alerts_topic(self) -> str:
+        return f"{self.topic_prefix}.alerts"
+
+    @property
+    def dlq_topic(self) -> str:
+        return f"{self.topic_prefix}.dlq"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlFileSource(settings_cls))
+
+
+class _TomlFileSource(PydanticBaseSettingsSource):
+    """The optional TOML file named by SALESRADAR_CONFIG: lowest precedence."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = os.environ.get(CONFIG_FILE_ENV)
+        if not path:
+            return {}
+        try:
+            with open(path, "rb") as handle:
+                return tomllib.load(handle)
+        except OSError as exc:
+            raise SettingsError(f"{CONFIG_FILE_ENV}={path}: cannot read ({exc})") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: {exc}") from exc
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning pydantic's errors into one line per bad setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "?"
+            lines.append(f"setting {name} (env SALESRADAR_{name.upper()}): {error['msg']}")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
