@@ -52,5 +52,8 @@ def test_labelled_set_has_the_promised_shape() -> None:
 def test_accuracy_targets(tagger: Tagger, split: str) -> None:
     rows = [row for row in load_rows(EVAL_FILE) if row["split"] == split]
     report = evaluate(tagger, rows)
-    assert report.macro_f1 >= 0.92, report.format(split)
-    assert report.macro_precision >= 0.93, report.format(split)
+    # only the aggregate table on failure: the test split's messages stay out of the tuning loop
+    summary = report.format(split)
+    macro_f1, macro_precision = report.macro_f1, report.macro_precision
+    assert macro_f1 >= 0.92, summary
+    assert macro_precision >= 0.93, summary
