@@ -22,13 +22,13 @@ WITH
         WHERE t.check_name = 'lead_first_response'
         GROUP BY tenant, rep_id, week, customer_tier
         UNION ALL
-        SELECT tenant, rep_id, week, 'stage_advance_compliance', '',
-               assumeNotNull(action_completeness), deals
-        FROM phi_weekly_rep WHERE deals > 0
-        UNION ALL
-        SELECT tenant, rep_id, week, 'profile_richness', '',
-               assumeNotNull(information_richness), fields_total
-        FROM phi_weekly_rep WHERE fields_total > 0
+        -- one pass over the PHI view yields both of its checks
+        SELECT tenant, rep_id, week, phi_check.1, '', phi_check.2, phi_check.3
+        FROM phi_weekly_rep
+        ARRAY JOIN arrayFilter(c -> c.3 > 0, [
+            ('stage_advance_compliance', ifNull(action_completeness, 0), deals),
+            ('profile_richness', ifNull(information_richness, 0), fields_total)
+        ]) AS phi_check
     )
 SELECT m.tenant AS tenant, m.rep_id AS rep_id, m.week AS week, m.check_name AS check_name,
        m.customer_tier AS customer_tier, m.value AS value, m.observations AS observations,
@@ -65,13 +65,13 @@ WITH
         WHERE t.check_name = 'lead_first_response'
         GROUP BY tenant, team, week, customer_tier
         UNION ALL
-        SELECT tenant, team, week, 'stage_advance_compliance', '',
-               assumeNotNull(action_completeness), deals
-        FROM phi_weekly_team WHERE deals > 0
-        UNION ALL
-        SELECT tenant, team, week, 'profile_richness', '',
-               assumeNotNull(information_richness), fields_total
-        FROM phi_weekly_team WHERE fields_total > 0
+        -- one pass over the PHI view yields both of its checks
+        SELECT tenant, team, week, phi_check.1, '', phi_check.2, phi_check.3
+        FROM phi_weekly_team
+        ARRAY JOIN arrayFilter(c -> c.3 > 0, [
+            ('stage_advance_compliance', ifNull(action_completeness, 0), deals),
+            ('profile_richness', ifNull(information_richness, 0), fields_total)
+        ]) AS phi_check
     )
 SELECT m.tenant AS tenant, m.team AS team, m.week AS week, m.check_name AS check_name,
        m.customer_tier AS customer_tier, m.value AS value, m.observations AS observations,

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline.clickhouse import ClickHouseError, migrate, open_backend
+from pipeline.clickhouse import DEFAULT_SETTINGS_VARS, ClickHouseError, migrate, open_backend
 from pipeline.clickhouse.target import resolve_target
 
 
@@ -18,8 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--text-ttl-days",
         type=int,
-        default=180,
-        help="days after which events.text is blanked; applies to new installs (default 180)",
+        default=int(DEFAULT_SETTINGS_VARS["text_ttl_days"]),
+        help="days after which events.text is blanked; fixed when events is created "
+        "(default %(default)s)",
     )
 
 

@@ -128,11 +128,12 @@ class ChdbHttpHandler(BaseHTTPRequestHandler):
         if params.get("database"):
             self.chdb_session.query(f"USE `{params['database']}`")
         query = params.get("query", "")
+        # the insert statement comes in the `query` parameter or as the body's first line
         first_line, _, rest = body.partition(b"\n")
-        insert = _NATIVE_INSERT.match(query.encode()) or _NATIVE_INSERT.match(first_line)
+        in_query = _NATIVE_INSERT.match(query.encode())
+        insert = in_query or _NATIVE_INSERT.match(first_line)
         if insert:
-            data = body if _NATIVE_INSERT.match(query.encode()) else rest
-            self._insert_native(insert, data, settings)
+            self._insert_native(insert, body if in_query else rest, settings)
             return b"", "Native"
         sql = (query + "\n" + body.decode("utf-8")) if query and body else (query or body.decode())
         fmt = params.get("default_format") or "TabSeparated"

@@ -290,6 +290,7 @@ SNAPSHOT_QUERIES = {
         "SELECT sum(samples) AS n, sum(breached) AS b, max(p50_s) AS p FROM latency_daily"
     ),
     "breach_daily": "SELECT sum(breaches) AS n, sum(answered_late) AS c FROM breach_daily",
+    "signal_first_seen": "SELECT count() AS n, min(first_at) AS f FROM signal_first_seen_agg",
     "rep_activity_daily": (
         "SELECT sum(messages_sent) AS m, sum(emails_sent) AS e, sum(files_sent) AS f, "
         "sum(customers_touched) AS c FROM rep_activity_daily"
@@ -360,6 +361,7 @@ def test_every_table_has_dedup_window_and_commented_columns(migrated: ClickHouse
     mine = [
         "events", "signals", "latency_samples", "breaches", "alerts", "dead_letters",
         "signal_heatmap_agg", "latency_daily_agg", "breach_daily_agg", "rep_activity_daily_agg",
+        "signal_first_seen_agg",
     ]  # fmt: skip
     tables = migrated.query_rows(
         "SELECT name, create_table_query FROM system.tables "
