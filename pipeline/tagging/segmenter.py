@@ -16,6 +16,7 @@ import jieba
 # punctuation, spaces and emoji between them are single-character tokens.
 HAN_BLOCK = jieba.re_han_default
 _SINGLE_CHARACTER = 1_000_000
+_FREQUENCY_MARGIN = 20
 
 
 @lru_cache(maxsize=1)
@@ -45,12 +46,13 @@ class Segmenter:
         return self._tokenizer
 
     def _whole_word_frequency(self, word: str) -> int:
-        """The smallest frequency at which jieba keeps `word` whole, or its known one if higher.
+        """Enough frequency that jieba keeps `word` whole, with a margin for context.
 
-        Computed explicitly (never left to jieba's default) so the value is deterministic for a
-        given dictionary and word order.
+        jieba's `suggest_freq` is the bare minimum to beat splitting the word on its own; in a
+        sentence, neighbours and later additions to the dictionary tip such a word apart
+        (说再看看 -> 说/再/看看), hence the margin. Explicit, so the result is deterministic.
         """
-        return int(self._tokenizer.suggest_freq(word, tune=False)) + 1
+        return int(self._tokenizer.suggest_freq(word, tune=False)) * _FREQUENCY_MARGIN + 1
 
     def expected_frequency(self, text: str) -> float:
         """How common `text` is in Chinese: its dictionary frequency, with single characters
