@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import faust
 
-from agents import latency, normalize
+from agents import alerts, latency, normalize
 from agents.sink import ClickHouseSink
+from pipeline.alerts import AlertConfig
 from pipeline.clickhouse import ClickHouseBackend
 from pipeline.health import Check, HealthState
 from pipeline.runtime import Runtime
@@ -19,6 +20,7 @@ def build_app(
     *,
     health: HealthState | None = None,
     sink_group: str = f"{APP_ID}-sink",
+    alert_config: AlertConfig | None = None,
 ) -> faust.App:
     """One app per worker process; the sink shares its process but commits on its own.
 
@@ -56,6 +58,8 @@ def build_app(
     }
     normalize.register(app, runtime, topics)
     latency.register(app, runtime, topics)
+    if alert_config is not None:
+        runtime.alert_service = alerts.register(app, runtime, topics, backend, alert_config)
     sink = ClickHouseSink(runtime, backend, group_id=sink_group, health=health)
 
     @app.task

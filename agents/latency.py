@@ -101,6 +101,7 @@ def register(app: faust.App, runtime: Runtime, topics: dict[str, faust.TopicT]) 
         async for event in stream.events():
             message = event.message
             partition = message.partition
+            last_offset[partition] = message.offset
             if is_tick(event.value):
                 await fire(partition, clock.now(partition, datetime.now(UTC), caught_up(partition)))
                 continue
@@ -112,7 +113,6 @@ def register(app: faust.App, runtime: Runtime, topics: dict[str, faust.TopicT]) 
                 stored = table.get(key)
                 state = ConversationState.from_dict(stored["s"]) if stored else None
                 await commit(partition, key, apply_event(state, canonical, policy))
-                last_offset[partition] = message.offset
                 await fire(partition, clock.now(partition, datetime.now(UTC), False))
             except Exception:  # faust would ack and move on silently: say so loudly instead
                 log.exception(

@@ -50,6 +50,7 @@ def register(app: faust.App, runtime: Runtime, topics: dict[str, faust.TopicT]) 
             progress.rejected += 1
             progress.reject_reasons[item.reason] += 1
             metrics.NORMALIZE_REJECTS.labels(source=item.source, reason=item.reason).inc()
+            metrics.DEAD_LETTERS.labels(source=item.source, reason=item.reason).inc()
             await topics["dlq"].send(key=item.source.encode(), value=encode_rejection(item))
             return
         if recent.seen_before(item.event_id):
@@ -68,7 +69,7 @@ def register(app: faust.App, runtime: Runtime, topics: dict[str, faust.TopicT]) 
             message = event.message
             source = raw_topics[message.topic]
             progress.raw_consumed += 1
-            metrics.EVENTS_CONSUMED.labels(topic=message.topic, source=source).inc()
+            metrics.record_consumed(message.topic, source)
             # faust acks a message whose agent body raised, so nothing may escape this loop.
             try:
                 items = normalize_record(

@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import faust
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from agents.app import build_app
+from pipeline.alerts import load_alert_config
+from pipeline.alerts.demo import local_receiver_config
+from pipeline.alerts.receiver import AlertReceiver
 from pipeline.clickhouse import ClickHouseBackend, load_rep_directory, migrate
 from pipeline.embedded_broker import EmbeddedBroker
+from pipeline.normalize import NormalizeContext
+from pipeline.normalize.keys import raw_partition_key
 from pipeline.runtime import Progress, Runtime
 from pipeline.settings import Settings
 
@@ -29,11 +36,16 @@ log = logging.getLogger(__name__)
 SETTLE_S = 2.5
 
 
+#: How long a finite run gives the alert service to deliver what the rate limits allow now.
+ALERT_FLUSH_S = 5.0
+
+
 @dataclass
 class RunSummary:
     raw_records: int
     progress: Progress
     seconds: float
+    alert_lines: list[str]  # what the local receiver got, per platform
 
 
 async def create_topics(settings: Settings, names: Sequence[str]) -> None:
@@ -49,8 +61,16 @@ async def create_topics(settings: Settings, names: Sequence[str]) -> None:
         await admin.close()
 
 
-async def produce_raw(settings: Settings, records: Mapping[str, Sequence[bytes]]) -> int:
-    """Send each source's raw records to its raw topic; returns how many were sent."""
+async def produce_raw(
+    settings: Settings,
+    records: Mapping[str, Sequence[bytes]],
+    context: NormalizeContext | None = None,
+) -> int:
+    """Send each source's raw records to its raw topic, keyed by conversation; returns the count.
+
+    Keys keep one conversation's records in one partition, in file order.
+    """
+    context = context or NormalizeContext()
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers, linger_ms=10, max_request_size=8_388_608
     )
@@ -60,7 +80,7 @@ async def produce_raw(settings: Settings, records: Mapping[str, Sequence[bytes]]
         for source, items in records.items():
             topic = settings.raw_topic(source)
             for raw in items:
-                await producer.send(topic, raw)
+                await producer.send(topic, raw, key=raw_partition_key(source, raw, context))
                 sent += 1
         await producer.flush()
     finally:
@@ -103,8 +123,41 @@ def _progress_line(progress: Progress, raw_total: int) -> str:
         f"  normalized {progress.raw_consumed:>6}/{raw_total} raw · "
         f"{progress.events_produced} events ({progress.rejected} rejected) · "
         f"latency {progress.events_consumed} · waits/breaches out {progress.latency_produced}"
-        f" · in ClickHouse {sum(sunk.values())}"
+        f" · alerts {progress.alerts_produced} · in ClickHouse {sum(sunk.values())}"
     )
+
+
+async def _wait_until_processed(
+    app: faust.App,
+    progress: Progress,
+    raw_total: int,
+    report: Callable[[str], None],
+    deadline: float,
+) -> None:
+    """Until every count matches and nothing moved for SETTLE_S (timers had their turn)."""
+    last_change, last_snapshot, last_report = time.monotonic(), None, 0.0
+    while True:
+        await asyncio.sleep(0.25)
+        if app.crashed:
+            raise RuntimeError(f"pipeline crashed: {app.crash_reason!r}")
+        snapshot = (
+            progress.raw_consumed,
+            progress.latency_produced,
+            progress.alerts_produced,
+            sum(progress.sink_records.values()),
+        )
+        now = time.monotonic()
+        if snapshot != last_snapshot:
+            last_snapshot, last_change = snapshot, now
+        if now - last_report >= 2.0:
+            report(_progress_line(progress, raw_total))
+            last_report = now
+        if _finished(progress, raw_total) and now - last_change >= SETTLE_S:
+            return
+        if now > deadline:
+            raise TimeoutError(
+                "pipeline did not finish in time: " + _progress_line(progress, raw_total)
+            )
 
 
 async def run_to_completion(
@@ -115,44 +168,44 @@ async def run_to_completion(
     report: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
     timeout_s: float = 600.0,
 ) -> RunSummary:
-    """Produce ``records`` to the configured broker and process them completely."""
+    """Produce ``records`` to the configured broker and process them completely.
+
+    Alerts go to the endpoints of the configured alerts file, or else to a local receiver
+    started here, whose summary says what would have been sent.
+    """
     settings = runtime.settings
     started = time.monotonic()
     await create_topics(settings, [*runtime.raw_topics(), *runtime.topic_roles()])
-    raw_total = await produce_raw(settings, records)
+    raw_total = await produce_raw(settings, records, runtime.normalize_context)
     report(f"produced {raw_total} raw records to {len(records)} raw topics")
+    receiver = None
+    if settings.alerts_file:
+        alert_config = load_alert_config(settings.alerts_file, os.environ)
+    else:
+        receiver = AlertReceiver()
+        alert_config = local_receiver_config(await receiver.start())
     # A fresh embedded broker restarts offsets at 0: a new sink group keeps dedup tokens unique.
-    app = build_app(runtime, backend, sink_group=f"salesradar-sink-{uuid.uuid4().hex[:12]}")
+    app = build_app(
+        runtime,
+        backend,
+        sink_group=f"salesradar-sink-{uuid.uuid4().hex[:12]}",
+        alert_config=alert_config,
+    )
     await app.start()
     progress = runtime.progress
+    deadline = started + timeout_s
     try:
-        last_change, last_snapshot, last_report = time.monotonic(), None, 0.0
-        while True:
-            await asyncio.sleep(0.25)
-            if app.crashed:
-                raise RuntimeError(f"pipeline crashed: {app.crash_reason!r}")
-            snapshot = (
-                progress.raw_consumed,
-                progress.latency_produced,
-                sum(progress.sink_records.values()),
-            )
-            now = time.monotonic()
-            if snapshot != last_snapshot:
-                last_snapshot, last_change = snapshot, now
-            if now - last_report >= 2.0:
-                report(_progress_line(progress, raw_total))
-                last_report = now
-            if _finished(progress, raw_total) and now - last_change >= SETTLE_S:
-                break
-            if now - started > timeout_s:
-                raise TimeoutError(
-                    f"pipeline did not finish in {timeout_s}s: "
-                    + _progress_line(progress, raw_total)
-                )
+        await _wait_until_processed(app, progress, raw_total, report, deadline)
+        if runtime.alert_service is not None:
+            await runtime.alert_service.flush(ALERT_FLUSH_S)
+            await _wait_until_processed(app, progress, raw_total, report, deadline)
         report(_progress_line(progress, raw_total))
     finally:
         await app.stop()
-    return RunSummary(raw_total, progress, time.monotonic() - started)
+        if receiver is not None:
+            await receiver.stop()
+    lines = receiver.summary() if receiver is not None else []
+    return RunSummary(raw_total, progress, time.monotonic() - started, lines)
 
 
 def run_embedded(

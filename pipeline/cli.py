@@ -16,6 +16,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("pipeline.commands.replay", "produce a file's records to a source's raw topic"),
     "migrate": ("pipeline.commands.migrate", "apply sql/ migrations to ClickHouse"),
     "sql": ("pipeline.commands.sql", "run a query against ClickHouse"),
+    "tag": ("pipeline.commands.tag", "tag JSON lines on stdin, or evaluate the tagger"),
+    "keywords": ("pipeline.commands.keywords", "suggest new taxonomy keywords from chats"),
     "normalize": ("pipeline.commands.normalize", "raw records to canonical events"),
 }
 

@@ -117,6 +117,12 @@ DEAD_LETTERS = Counter(
     ["source", "reason"],
     namespace=NAMESPACE,
 )
+DUPLICATES = Counter(
+    "duplicate_events",
+    "Events dropped because the same source id was seen moments before (re-delivery).",
+    ["source"],
+    namespace=NAMESPACE,
+)
 LAST_EVENT_TIMESTAMP = Gauge(
     "last_event_timestamp_seconds",
     "Wall-clock Unix time this worker last consumed a record from a source; "

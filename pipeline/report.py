@@ -170,6 +170,17 @@ def health_section(backend: ClickHouseBackend, tenant: str) -> str:
     return "\n".join(parts)
 
 
+def alert_outcomes(backend: ClickHouseBackend, tenant: str) -> str:
+    """Alert attempts by stage, channel and status, from the `alerts` table."""
+    rows = backend.query_rows(
+        "SELECT stage, channel, status, count() AS alerts, sum(digest_size) AS merged "
+        "FROM alerts WHERE tenant = {t:String} GROUP BY stage, channel, status "
+        "ORDER BY stage, channel, status",
+        {"t": tenant},
+    )
+    return "ALERT OUTCOMES (alerts table)\n" + (format_table(rows) if rows else "  (none)")
+
+
 def full_report(
     backend: ClickHouseBackend,
     tenant: str,

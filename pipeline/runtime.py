@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.alerts import AlertService
 from pipeline.clickhouse import ClickHouseBackend, open_backend
 from pipeline.identity import Directory
 from pipeline.latency import BusinessCalendar, SlaPolicy
@@ -53,6 +54,7 @@ class Runtime:
     tagger: TaggerReloader
     sla_policy: SlaPolicy
     progress: Progress = field(default_factory=Progress)
+    alert_service: AlertService | None = None  # set when the app wires the alert stage
 
     @classmethod
     def from_settings(cls, settings: Settings, directory: Directory | None = None) -> Runtime:

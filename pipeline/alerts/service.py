@@ -345,7 +345,7 @@ class AlertService:
         if self._store.seen(aid):
             return
         self._store.mark(aid)
-        log.error("alert %s/%s not routed: %s", item.breach_id, stage, reason)
+        log.info("alert %s/%s not routed: %s", item.breach_id, stage, reason)
         await self._emit(AlertRecord(
             tenant=item.tenant, alert_id=aid, breach_id=item.breach_id,
             stage=stage, channel="none", recipient="",  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pipeline.identity import Directory
-from pipeline.report import full_report
+from pipeline.report import alert_outcomes, full_report
 from pipeline.settings import Settings, load_settings
 
 
@@ -52,8 +52,21 @@ def run_and_report(
         return Runtime.from_settings(run_settings, directory=directory)
 
     runtime, backend, summary = run_embedded(settings, records, runtime_factory)
+
+    def alerts_section() -> str:
+        lines = summary.alert_lines or ["(no alert reached the local receiver)"]
+        return "\n".join(
+            [
+                "ALERTS — what managers would have received (local receiver)",
+                "",
+                *lines,
+                "",
+                alert_outcomes(backend, settings.tenant),
+            ]
+        )
+
     try:
-        print(full_report(backend, settings.tenant, settings.timezone))
+        print(full_report(backend, settings.tenant, settings.timezone, extra=alerts_section))
     finally:
         backend.close()
     progress = summary.progress
