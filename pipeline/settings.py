@@ -48,7 +48,10 @@ class Settings(BaseSettings):
     taxonomy_file: Path | None = Field(None, description="signal taxonomy TOML; empty = built-in")
     directory_file: Path | None = Field(None, description="identity directory (CSV or TOML)")
     calendar_file: Path | None = Field(None, description="business calendar TOML; empty = built-in")
-    alerts_file: Path | None = Field(None, description="alert routes TOML; empty = no alerts from a worker, local receiver in embedded runs")
+    alerts_file: Path | None = Field(
+        None,
+        description="alert routes TOML; empty: none from a worker, local receiver when embedded",
+    )
     topic_prefix: str = Field("salesradar", description="prefix of every topic name")
     topic_partitions: int = Field(4, ge=1, le=1024, description="partitions of topics we create")
     max_text_chars: int = Field(20000, ge=1, description="longer message text is truncated")

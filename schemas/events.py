@@ -19,7 +19,7 @@ class Source(StrEnum):
 
 
 class Actor(StrEnum):
-    """Who did it: decides which signals count (objections only from customers) and the latency clock."""
+    """Who acted: decides which signals count (objections are customers') and the reply clock."""
 
     REP = "rep"
     CUSTOMER = "customer"
@@ -41,7 +41,7 @@ class EventKind(StrEnum):
     SWITCH = "switch"  # WeCom session switch record
     CONSENT = "consent"  # archive agree/disagree notices
     EMAIL_SENT = "email_sent"  # a mail written by a rep or a customer (mailbox-derived)
-    EMAIL_STATUS = "email_status"  # ESP delivery events: processed, delivered, open, click, bounce...
+    EMAIL_STATUS = "email_status"  # ESP events: processed, delivered, open, click, bounce...
     LEAD_CREATED = "lead_created"
     LEAD_ASSIGNED = "lead_assigned"
     OWNER_CHANGED = "owner_changed"
