@@ -59,15 +59,21 @@ class Runtime:
     @classmethod
     def from_settings(cls, settings: Settings, directory: Directory | None = None) -> Runtime:
         directory = directory or _load_directory(settings.directory_file)
-        calendar = BusinessCalendar.load(settings.calendar_file, tz=settings.timezone)
+        calendar = BusinessCalendar.load(
+            settings.calendar_file,
+            tz=settings.timezone,
+            workday_start=settings.workday_start,
+            workday_end=settings.workday_end,
+            lunch=settings.lunch,
+        )
         policy = SlaPolicy(
-            first_reply_s={k: v * HOUR_S for k, v in settings.sla_first_reply_hours.items()},
+            first_reply_s=_seconds(settings.sla_first_reply_hours),
             lead_unassigned_s=settings.sla_lead_unassigned_hours * HOUR_S,
-            lead_first_response_s={
-                k: v * HOUR_S for k, v in settings.sla_first_reply_hours.items()
-            },
+            lead_first_response_s=_seconds(settings.lead_first_response_hours),
             basis=settings.sla_basis,
             calendar=calendar,
+            reminder_fraction=settings.sla_reminder_fraction,
+            default_tier=settings.default_customer_tier,
         )
         context = NormalizeContext(
             directory=directory,
@@ -101,6 +107,10 @@ class Runtime:
     def raw_topics(self) -> dict[str, str]:
         """Raw topic name -> source family."""
         return {self.settings.raw_topic(source): source for source in SOURCES}
+
+
+def _seconds(hours_per_tier: dict[str, float]) -> dict[str, float]:
+    return {tier: hours * HOUR_S for tier, hours in hours_per_tier.items()}
 
 
 def _load_directory(path: Path | None) -> Directory:

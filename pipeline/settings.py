@@ -12,11 +12,24 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from pipeline.latency.calendar import BusinessCalendar, CalendarError
 
 CONFIG_FILE_ENV = "SALESRADAR_CONFIG"
 SOURCES = ("wecom", "dingtalk", "crm", "email")
+_OFF_WORDS = frozenset({"", "null", "none", "off"})
+
+
+def _checked_clock(value: str) -> str:
+    """'9:30' or '09:30' -> '09:30'; anything else is refused."""
+    hours, sep, minutes = value.strip().partition(":")
+    if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise ValueError(f"must be a time like 09:00, got {value!r}")
+    if int(hours) > 23 or int(minutes) > 59:
+        raise ValueError(f"{value!r} is not a time of day")
+    return f"{int(hours):02d}:{minutes}"
 
 
 class SettingsError(ValueError):
@@ -43,8 +56,21 @@ class Settings(BaseSettings):
         default_factory=lambda: {"A": 2.0, "B": 4.0},
         description="first-reply SLA per customer class in hours; a missing class has no SLA",
     )
+    sla_lead_first_response_hours: dict[str, float] | None = Field(
+        None,
+        description="first response to an assigned lead per class in hours; none = first reply's",
+    )
     sla_lead_unassigned_hours: float = Field(48.0, gt=0)
     sla_basis: str = Field("wall", description="'wall' or 'business' time for SLA deadlines")
+    sla_reminder_fraction: float | None = Field(
+        0.75, description="remind at this share of the SLA; null or 0 = no reminders"
+    )
+    default_customer_tier: str = Field(
+        "", description="class of customers the directory does not classify; empty = none"
+    )
+    workday_start: str = Field("09:00", description="business day start, HH:MM local time")
+    workday_end: str = Field("18:00", description="business day end, HH:MM local time")
+    lunch_break: str = Field("", description="'12:00-13:00' outside business time; empty = none")
     taxonomy_file: Path | None = Field(None, description="signal taxonomy TOML; empty = built-in")
     directory_file: Path | None = Field(None, description="identity directory (CSV or TOML)")
     calendar_file: Path | None = Field(None, description="business calendar TOML; empty = built-in")
@@ -83,6 +109,73 @@ class Settings(BaseSettings):
             raise ValueError("must be 'wall' or 'business'")
         return value
 
+    @field_validator("sla_first_reply_hours", "sla_lead_first_response_hours")
+    @classmethod
+    def _hours_per_class(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        for tier, hours in (value or {}).items():
+            if not tier.strip():
+                raise ValueError("a customer class name is empty")
+            if not 0 <= hours < float("inf"):
+                raise ValueError(f"class {tier!r}: hours must be a number >= 0, got {hours}")
+        return value
+
+    @field_validator("sla_reminder_fraction", mode="before")
+    @classmethod
+    def _reminder_off(cls, value: object) -> object:
+        """0, null, none, off and empty all mean no reminders."""
+        if value is None or value == 0:
+            return None
+        if isinstance(value, str) and value.strip().lower() in _OFF_WORDS | {"0"}:
+            return None
+        return value
+
+    @field_validator("sla_reminder_fraction")
+    @classmethod
+    def _fraction_of_sla(cls, value: float | None) -> float | None:
+        if value is not None and not 0 < value < 1:
+            raise ValueError(f"must be between 0 and 1 (exclusive), or null/0 for off; got {value}")
+        return value
+
+    @field_validator("default_customer_tier")
+    @classmethod
+    def _tier_name(cls, value: str) -> str:
+        if value and (value != value.strip() or len(value) > 16):
+            raise ValueError(f"must be a class name like 'B' or empty, got {value!r}")
+        return value
+
+    @field_validator("workday_start", "workday_end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        return _checked_clock(value)
+
+    @field_validator("lunch_break")
+    @classmethod
+    def _lunch_range(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        start, sep, end = value.partition("-")
+        if not sep:
+            raise ValueError(f"must look like 12:00-13:00 or be empty, got {value!r}")
+        return f"{_checked_clock(start)}-{_checked_clock(end)}"
+
+    @model_validator(mode="after")
+    def _working_hours(self) -> Settings:
+        """Build a calendar from the hours once, so a bad day fails here and not at a breach."""
+        try:
+            BusinessCalendar(
+                tz=self.timezone,
+                workday_start=self.workday_start,
+                workday_end=self.workday_end,
+                lunch=self.lunch,
+            )
+        except CalendarError as exc:
+            raise ValueError(
+                f"settings workday_start={self.workday_start}, workday_end={self.workday_end}, "
+                f"lunch_break={self.lunch_break or '(none)'}: {exc}"
+            ) from exc
+        return self
+
     @field_validator("broker_url")
     @classmethod
     def _kafka_url(cls, value: str) -> str:
@@ -101,6 +194,21 @@ class Settings(BaseSettings):
     def bootstrap_servers(self) -> str:
         """aiokafka's form of broker_url."""
         return self.broker_url.removeprefix("kafka://").replace(";", ",")
+
+    @property
+    def lunch(self) -> tuple[str, str] | None:
+        """lunch_break as (start, end), or None when there is no break."""
+        if not self.lunch_break:
+            return None
+        start, _, end = self.lunch_break.partition("-")
+        return start.strip(), end.strip()
+
+    @property
+    def lead_first_response_hours(self) -> dict[str, float]:
+        """The lead first-response SLA, which defaults to the first-reply SLA."""
+        if self.sla_lead_first_response_hours is None:
+            return dict(self.sla_first_reply_hours)
+        return self.sla_lead_first_response_hours
 
     @property
     def zone(self) -> ZoneInfo:
@@ -163,6 +271,11 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            name = ".".join(str(part) for part in error["loc"]) or "?"
-            lines.append(f"setting {name} (env SALESRADAR_{name.upper()}): {error['msg']}")
+            if not error["loc"]:  # a check across settings names them in its message
+                lines.append(error["msg"].removeprefix("Value error, "))
+                continue
+            name = str(error["loc"][0])
+            detail = ".".join(str(part) for part in error["loc"][1:])
+            where = f"setting {name}{'[' + detail + ']' if detail else ''}"
+            lines.append(f"{where} (env SALESRADAR_{name.upper()}): {error['msg']}")
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
