@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tag": ("pipeline.commands.tag", "tag JSON lines on stdin, or evaluate the tagger"),
     "keywords": ("pipeline.commands.keywords", "suggest new taxonomy keywords from chats"),
     "normalize": ("pipeline.commands.normalize", "raw records to canonical events"),
+    "dlq": ("pipeline.commands.dlq", "dead letters by reason; replay them after a fix"),
 }
 
 
