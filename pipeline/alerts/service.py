@@ -230,9 +230,11 @@ class AlertService:
         now = self._clock()
         hold = timedelta(seconds=self._config.delivery.digest_hold_s)
         while True:
-            batches = _batches([p for p in endpoint.pending if p.not_before <= now])
             free = endpoint.limiter.free(now)
-            if not batches or free <= 0:
+            if free <= 0:  # checked first: a backlog of thousands must not be re-sorted per alert
+                return
+            batches = _batches([p for p in endpoint.pending if p.not_before <= now])
+            if not batches:
                 return
             if free > 1 and len(batches) <= free:
                 self._start(endpoint, batches[0], now)
