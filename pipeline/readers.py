@@ -19,7 +19,10 @@ from pathlib import Path
 import orjson
 
 _BOM = b"\xef\xbb\xbf"
-_XML_DOCUMENT = re.compile(rb"(?:<\?xml[^>]*\?>\s*)?<xml\b.*?</xml>", re.DOTALL)
+#: A callback document with its optional declaration and DOCTYPE (kept so normalize refuses it).
+_XML_DOCUMENT = re.compile(
+    rb"(?:<\?xml[^>]*\?>\s*)?(?:<!DOCTYPE\b(?:[^\[>]|\[.*?\])*>\s*)?<xml\b.*?</xml>", re.DOTALL
+)
 _MAIL_HEADER = re.compile(rb"^[A-Za-z][A-Za-z0-9-]*: ")
 
 
