@@ -150,7 +150,7 @@ class SignalMatcher:
     def _confirm(
         self, hits: list[_Span], exclusions: list[_Span], view: _ClauseTokens
     ) -> frozenset[str]:
-        """Keep hits on token boundaries, outside exclusions, and not negated."""
+        """Keep hits on token boundaries, outside exclusions, not cancelled, and not negated."""
         taxonomy = self._taxonomy
         found: set[str] = set()
         for signal, start, end in hits:
@@ -162,13 +162,23 @@ class SignalMatcher:
                 continue
             if start not in view.index_at or end not in view.index_at:
                 continue
-            if taxonomy.rules[signal].negatable and (
+            rule = taxonomy.rules[signal]
+            if _cancelled(rule.cancel_before, view.text[:start]) or _cancelled(
+                rule.cancel_after, view.text[end:]
+            ):
+                continue
+            if rule.negatable and (
                 not taxonomy.negation_before.isdisjoint(view.before(start, taxonomy.window))
                 or not taxonomy.negation_after.isdisjoint(view.after(end, taxonomy.window))
             ):
                 continue
             found.add(signal)
         return frozenset(found)
+
+
+def _cancelled(words: tuple[str, ...], context: str) -> bool:
+    """True when a word of the signal's cancel list occurs in `context` (same clause)."""
+    return bool(context) and any(word in context for word in words)
 
 
 def _index(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
@@ -197,6 +207,7 @@ class _ClauseTokens:
 
     def __init__(self, tokens: list[str]) -> None:
         self.tokens = tokens
+        self.text = "".join(tokens)
         self.starts: list[int] = []
         offset = 0
         for token in tokens:

@@ -34,8 +34,10 @@ DEFAULT_BASE = "default"
 
 _TOP_KEYS = {"extends", "negation", "competitors", "dictionary", "signals"}
 _NEGATION_KEYS = {"before", "after", "window"}
-_SIGNAL_LISTS = ("keywords", "synonyms", "patterns", "exclusions", "remove")
-_WORD_LISTS = ("keywords", "synonyms", "exclusions")
+_SIGNAL_LISTS = (
+    "keywords", "synonyms", "patterns", "exclusions", "cancel_before", "cancel_after", "remove"
+)
+_WORD_LISTS = ("keywords", "synonyms", "exclusions", "cancel_before", "cancel_after")
 _SIGNAL_KEYS = {"name", "speaker", "negatable", *_SIGNAL_LISTS}
 
 
@@ -58,6 +60,9 @@ class SignalRule:
     terms: tuple[str, ...]  # keywords and synonyms, normalized
     patterns: tuple[re.Pattern[str], ...]
     exclusions: tuple[str, ...]
+    # words anywhere before / after a hit in its clause that make it about something else
+    cancel_before: tuple[str, ...] = ()
+    cancel_after: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -277,7 +282,9 @@ def _build(merged: dict[str, Any], layers: list[_Layer]) -> Taxonomy:
             negatable=raw.get("negatable", True),
             terms=tuple(term for term in terms if term and term not in removed),
             patterns=tuple(re.compile(pattern) for pattern in _unique(raw.get("patterns", ()))),
-            exclusions=_unique(normalize_text(word).strip() for word in raw.get("exclusions", ())),
+            exclusions=_normalized(raw.get("exclusions", ())),
+            cancel_before=_normalized(raw.get("cancel_before", ())),
+            cancel_after=_normalized(raw.get("cancel_after", ())),
         )
     return Taxonomy(
         rules=rules,
@@ -289,6 +296,10 @@ def _build(merged: dict[str, Any], layers: list[_Layer]) -> Taxonomy:
         ),
         sources=tuple(path for path, _, _ in layers),
     )
+
+
+def _normalized(words: Any) -> tuple[str, ...]:
+    return _unique(normalize_text(word).strip() for word in words)
 
 
 def _unique(items: Any) -> tuple[str, ...]:
