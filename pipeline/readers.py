@@ -19,9 +19,12 @@ from pathlib import Path
 import orjson
 
 _BOM = b"\xef\xbb\xbf"
-#: A callback document with its optional declaration and DOCTYPE (kept so normalize refuses it).
+#: A callback document with its optional declaration and DOCTYPE (kept so normalize refuses it);
+#: a document never spans another's start, so an unclosed one cannot swallow the next.
 _XML_DOCUMENT = re.compile(
-    rb"(?:<\?xml[^>]*\?>\s*)?(?:<!DOCTYPE\b(?:[^\[>]|\[.*?\])*>\s*)?<xml\b.*?</xml>", re.DOTALL
+    rb"(?:<\?xml[^>]*\?>\s*)?(?:<!DOCTYPE\b(?:[^\[>]|\[.*?\])*>\s*)?"
+    rb"<xml\b(?:(?!<xml\b).)*?</xml>",
+    re.DOTALL,
 )
 _MAIL_HEADER = re.compile(rb"^[A-Za-z][A-Za-z0-9-]*: ")
 
