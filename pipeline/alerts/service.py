@@ -23,7 +23,7 @@ from .config import AlertConfig
 from .hints import Hints, load_hints
 from .items import BreachLike, ReminderLike, WaitItem, responsible_rep
 from .messages import RenderedAlert, build_message, digest_bytes, render_section
-from .metrics import ALERTS_TOTAL
+from .metrics import ALERTS_QUEUED, ALERTS_TOTAL
 from .quiet import quiet_until
 from .ratelimit import SlidingWindow
 from .routing import Directory, Route, directory_from_config, resolve_route
@@ -174,6 +174,7 @@ class AlertService:
         try:
             await self._fire_escalations()
             self._dispatch_all(force=False)
+            ALERTS_QUEUED.set(sum(len(e.pending) for e in self._endpoints.values()))
         except Exception:
             log.exception("alert tick failed")
 
