@@ -168,6 +168,10 @@ def _customer_message(
         return False  # stamped before a reply we already counted: that reply answered it
     wait = state.wait_of(FIRST_REPLY)
     if wait is None:
+        if event.kind == EventKind.MESSAGE and policy.acknowledgement.is_acknowledgement(
+            event.text
+        ):
+            return False  # "好的，谢谢" closes a thread; it asks for no reply
         state.waits.append(_new_wait(FIRST_REPLY, event, at, policy, event.rep_id))
         return True
     if event.event_id == wait.start_event_id:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from pipeline.latency.acknowledgement import AcknowledgementRule
 from pipeline.latency.calendar import BusinessCalendar
 
 BASES = ("wall", "business")
@@ -26,6 +27,7 @@ class SlaPolicy:
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar.load)
     reminder_fraction: float | None = 0.75
     default_tier: str = ""  # tier for customers with no known class
+    acknowledgement: AcknowledgementRule = field(default_factory=AcknowledgementRule)
 
     def __post_init__(self) -> None:
         if self.basis not in BASES:

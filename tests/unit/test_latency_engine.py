@@ -23,6 +23,7 @@ from pipeline.latency import (
     next_due,
     wait_id,
 )
+from pipeline.latency.acknowledgement import AcknowledgementRule
 from schemas.events import CanonicalEvent
 from schemas.latency import Breach, LatencySample, WaitReminder
 
@@ -462,3 +463,32 @@ def test_timer_with_a_naive_clock_is_a_clear_error() -> None:
     state, _ = run([customer(at(11, 24, 10))])
     with pytest.raises(ValueError, match="timezone-aware"):
         fire_due(state, datetime(2026, 11, 24, 13), POLICY)
+
+
+# -- acknowledgements ----------------------------------------------------------------------
+
+
+def test_a_closing_thank_you_after_the_answer_opens_no_wait() -> None:
+    state, outputs = run([
+        customer(at(3, 3, 10), text="报价单什么时候能发？"),
+        rep(at(3, 3, 10, 30), text="今天下午发您"),
+        customer(at(3, 3, 10, 31), text="好的，谢谢！👍"),
+    ])
+    assert len(samples(outputs)) == 1
+    assert state is None or state.wait_of("first_reply") is None
+    assert next_due(state) is None  # nothing will ever breach
+
+
+def test_an_acknowledgement_with_a_question_still_waits() -> None:
+    state, _ = run([customer(at(3, 3, 10), text="好的，那合同什么时候能盖章？")])
+    assert state is not None and state.wait_of("first_reply") is not None
+
+
+@pytest.mark.parametrize("text", ["👍", "好的，收到。", "收到谢谢🙏", "OK", "行"])
+def test_pure_acknowledgements_are_recognised(text: str) -> None:
+    assert AcknowledgementRule().is_acknowledgement(text)
+
+
+@pytest.mark.parametrize("text", ["在吗？", "？", "可以吗", "明天上午我在公司，下午要开会。", ""])
+def test_questions_and_information_are_not_acknowledgements(text: str) -> None:
+    assert not AcknowledgementRule().is_acknowledgement(text)
