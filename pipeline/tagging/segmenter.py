@@ -37,7 +37,9 @@ class Segmenter:
         self._tokenizer.FREQ = dict(base_freq)
         self._tokenizer.total = base_total
         self._tokenizer.initialized = True
-        for word in words:
+        # Shorter words first: a compound's frequency is then set against its boosted parts
+        # (协议价 after 协议), so adding a part never splits a compound added earlier.
+        for word in sorted(dict.fromkeys(words), key=len):
             self._tokenizer.add_word(word, self._whole_word_frequency(word))
 
     @property
