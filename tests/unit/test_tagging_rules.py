@@ -32,6 +32,9 @@ def tagger() -> Tagger:
         ("合同条款法务还在看", C, {"contract"}),
         ("下周二约个时间给您演示一下", R, {"demo"}),
         ("想了解一下贵司目前的销售团队规模", R, {"screening"}),
+        ("EPC总包大概三块二一瓦", R, {"quote"}),
+        ("这事得等新来的总经理到岗再定", C, {"objection_decision"}),
+        ("你们跟极飞比有什么优势", C, {"competitor"}),
     ],
 )
 def test_finds_signals_by_meaning(tagger: Tagger, text: str, actor: Actor, expected: set) -> None:
@@ -55,6 +58,24 @@ def test_finds_signals_by_meaning(tagger: Tagger, text: str, actor: Actor, expec
 )
 def test_negations_lookalikes_and_chatter_are_not_hits(tagger: Tagger, text: str) -> None:
     assert tagger.tag(text, C) == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "actor", "absent"),
+    [
+        ("我们公司下周组织消防培训", C, "delivery"),
+        ("我们自己的系统明天上线新版本", C, "delivery"),
+        ("包装材料涨价了，纸箱贵了不少", C, "objection_price"),
+        ("回头我把白皮书找出来再发给您", R, "material_sent"),
+        ("上次的演示我们看过了，没什么问题", C, "demo"),
+        ("这套系统能不能跟我们的金蝶对接", C, "competitor"),
+        ("能不能改成三三四的付款比例", C, "payment"),
+    ],
+)
+def test_the_customers_own_affairs_promises_and_past_events_are_not_hits(
+    tagger: Tagger, text: str, actor: Actor, absent: str
+) -> None:
+    assert absent not in tagger.tag(text, actor)
 
 
 def test_objections_count_only_when_the_customer_says_them(tagger: Tagger) -> None:

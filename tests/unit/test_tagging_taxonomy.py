@@ -42,6 +42,15 @@ def test_minimal_file_tags_with_its_own_rules(tmp_path: Path) -> None:
     assert tagger.tag("太贵了", Actor.CUSTOMER) == ()
 
 
+def test_cancel_words_apply_anywhere_in_the_clause_but_not_beyond(tmp_path: Path) -> None:
+    text = MINIMAL + 'cancel_before = ["原材料"]\ncancel_after = ["锁定"]\n'
+    tagger = Tagger.from_file(_write(tmp_path, text))
+    assert tagger.tag("最近原材料的报价涨了", Actor.CUSTOMER) == ()
+    assert tagger.tag("报价单价格两年不变要锁定", Actor.CUSTOMER) == ()
+    assert tagger.tag("原材料涨了，报价发我", Actor.CUSTOMER) == ("quote",)
+    assert tagger.tag("报价发我。锁定", Actor.CUSTOMER) == ("quote",)
+
+
 def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     path = _write(tmp_path, MINIMAL + 'keywords = ["a"\n')
     error = _error(path)
@@ -57,6 +66,8 @@ def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
         ('colour = "red"', "signals.quote.colour", 9),
         ('synonyms = ["ok", 3]', "signals.quote.synonyms", 9),
         ('exclusions = [""]', "signals.quote.exclusions", 9),
+        ('cancel_before = [""]', "signals.quote.cancel_before", 9),
+        ('cancel_after = ["a b"]', "signals.quote.cancel_after", 9),
     ],
 )
 def test_semantic_errors_name_the_line_and_setting(
