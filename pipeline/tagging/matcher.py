@@ -3,7 +3,8 @@
 Matching works clause by clause, where a clause is what jieba segments on its own: a run of
 Chinese characters, letters and digits between punctuation, spaces or emoji. A hit is a
 taxonomy term (or a pattern match) inside one clause whose start and end are token boundaries
-of jieba's segmentation, not inside a look-alike compound, and not negated in the same clause.
+of jieba's segmentation, not inside a look-alike compound, not cancelled by a context word of
+its signal, and not negated in the same clause.
 
 Two ways to get there, with identical results:
 * `match` (fast): split the text into clauses and look each up in a cache (clauses repeat far
