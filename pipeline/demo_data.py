@@ -406,11 +406,12 @@ def _exchange(
         send(instant, True, _fill(rng.choice(REP_LINES), rng, rep, customer))
         instant += timedelta(seconds=rng.randrange(20, 600))
     if rng.random() < 0.4 and week.within_week(instant):
-        send(
-            instant + timedelta(minutes=rng.uniform(2, 90)),
-            False,
-            _fill(rng.choice(CUSTOMER_LINES[-6:]), rng, rep, customer),
-        )
+        instant += timedelta(minutes=rng.uniform(2, 90))
+        follow_up = _fill(rng.choice(CUSTOMER_LINES[-6:]), rng, rep, customer)
+        send(instant, False, follow_up)
+        answer_after = _reply_delay(rng)
+        if answer_after is not None and week.within_week(instant + answer_after):
+            send(instant + answer_after, True, _fill(rng.choice(REP_LINES), rng, rep, customer))
 
 
 def _wecom_week(week: _Week, rep: Rep, customer: Customer, exchanges: int) -> None:
