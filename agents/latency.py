@@ -9,12 +9,14 @@ it sends a tick into the partition, and the agent fires what is due when the tic
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import faust
 from faust.types import TP
 
 from agents.codec import encode_tagged
+from agents.normalize import INPUT_HEADER
 from pipeline import metrics
 from pipeline.latency import (
     ConversationState,
@@ -39,6 +41,16 @@ TICK = EVENTS_TOPIC_TICK
 def is_tick(value: bytes | None) -> bool:
     """Ticks share the events topic; every consumer of it skips them."""
     return value == TICK
+
+
+def source_input(message: faust.types.Message) -> str:
+    """The raw topic-partition the normalize stage read this event from (see EventClock)."""
+    headers = message.headers or ()
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    for name, value in pairs:
+        if name == INPUT_HEADER:
+            return value.decode()
+    return ""
 
 
 def register(app: faust.App, runtime: Runtime, topics: dict[str, faust.TopicT]) -> None:
@@ -108,7 +120,7 @@ def register(app: faust.App, runtime: Runtime, topics: dict[str, faust.TopicT]) 
             progress.events_consumed += 1
             try:
                 canonical = CanonicalEvent.model_validate_json(event.value)
-                clock.observe(partition, canonical.occurred_at)
+                clock.observe(partition, canonical.occurred_at, source_input(message))
                 key = canonical.conversation_id
                 stored = table.get(key)
                 state = ConversationState.from_dict(stored["s"]) if stored else None

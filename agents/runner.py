@@ -26,7 +26,7 @@ from pipeline.alerts.receiver import AlertReceiver
 from pipeline.clickhouse import ClickHouseBackend, load_rep_directory, migrate
 from pipeline.embedded_broker import EmbeddedBroker
 from pipeline.normalize import NormalizeContext
-from pipeline.normalize.keys import raw_partition_key
+from pipeline.normalize.keys import keyed_in_event_order
 from pipeline.runtime import Progress, Runtime
 from pipeline.settings import Settings
 
@@ -66,10 +66,8 @@ async def produce_raw(
     records: Mapping[str, Sequence[bytes]],
     context: NormalizeContext | None = None,
 ) -> int:
-    """Send each source's raw records to its raw topic, keyed by conversation; returns the count.
-
-    Keys keep one conversation's records in one partition, in file order.
-    """
+    """Send each source's raw records to its raw topic, keyed by conversation and in event-time
+    order (see pipeline.normalize.keys); returns how many were sent."""
     context = context or NormalizeContext()
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers, linger_ms=10, max_request_size=8_388_608
@@ -79,8 +77,8 @@ async def produce_raw(
     try:
         for source, items in records.items():
             topic = settings.raw_topic(source)
-            for raw in items:
-                await producer.send(topic, raw, key=raw_partition_key(source, raw, context))
+            for key, raw in keyed_in_event_order(source, items, context):
+                await producer.send(topic, raw, key=key)
                 sent += 1
         await producer.flush()
     finally:
@@ -220,3 +218,29 @@ def run_embedded(
         backend = prepare_clickhouse(runtime)
         summary = asyncio.run(run_to_completion(runtime, backend, records))
     return runtime, backend, summary
+
+
+async def run_app_until(
+    app: faust.App,
+    done: Callable[[], bool],
+    *,
+    timeout_s: float = 120.0,
+    poll_s: float = 0.1,
+) -> float:
+    """Start ``app``, keep it live until ``done()`` holds, stop it; returns the seconds it ran.
+
+    For scenarios a finite run cannot show: a wall-clock deadline passing while the worker is
+    live, or a worker stopped between two inputs and replaced by a new one.
+    """
+    started = time.monotonic()
+    await app.start()
+    try:
+        while not done():
+            if app.crashed:
+                raise RuntimeError(f"pipeline crashed: {app.crash_reason!r}")
+            if time.monotonic() - started > timeout_s:
+                raise TimeoutError(f"condition not met within {timeout_s}s")
+            await asyncio.sleep(poll_s)
+    finally:
+        await app.stop()
+    return time.monotonic() - started

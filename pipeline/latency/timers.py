@@ -66,24 +66,33 @@ class DeadlineIndex:
 
 
 class EventClock:
-    """The time a partition's timers run on: its newest event time, or the wall clock.
+    """The time a partition's timers run on: its inputs' event time, or the wall clock.
 
     Event time is the default driver so that replaying an export raises a breach only when
     the input itself has moved past the deadline, never for a wait whose reply is simply
     further down the same input. The wall clock takes over only when the partition is caught
     up (no backlog), so a customer left unanswered in a quiet hour still breaches on time.
+
+    A partition of the events topic merges several upstream inputs (each raw topic-partition)
+    that are read at different speeds: a short CRM export races through while a long chat
+    export is still on Monday. So the clock is the *minimum* over the inputs seen of each
+    input's newest event time (a watermark, as in Flink or Beam): no input can still deliver
+    anything older than that, barring disorder within one input.
     """
 
     def __init__(self) -> None:
-        self._newest: dict[int, datetime] = {}
+        self._newest: dict[int, dict[str, datetime]] = {}
 
-    def observe(self, partition: int, event_time: datetime) -> None:
-        seen = self._newest.get(partition)
+    def observe(self, partition: int, event_time: datetime, source: str = "") -> None:
+        """``source`` names the upstream input the event came through."""
+        inputs = self._newest.setdefault(partition, {})
+        seen = inputs.get(source)
         if seen is None or event_time > seen:
-            self._newest[partition] = event_time
+            inputs[source] = event_time
 
     def now(self, partition: int, wall_now: datetime, caught_up: bool) -> datetime:
-        event_now = self._newest.get(partition, BEGINNING_OF_TIME)
+        inputs = self._newest.get(partition)
+        event_now = min(inputs.values()) if inputs else BEGINNING_OF_TIME
         if caught_up and wall_now > event_now:
             return wall_now
         return event_now

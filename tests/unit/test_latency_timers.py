@@ -71,6 +71,18 @@ def test_event_clock_runs_on_event_time_unless_caught_up() -> None:
     assert clock.now(1, wall, caught_up=False) < minutes(-(10**6))
 
 
+def test_event_clock_waits_for_the_slowest_input_of_a_partition() -> None:
+    """A fast CRM export must not drag a chat partition's clock past unread replies."""
+    clock = EventClock()
+    clock.observe(0, minutes(5000), source="raw.crm/0")
+    clock.observe(0, minutes(30), source="raw.wecom/2")
+    wall = minutes(10**6)
+    assert clock.now(0, wall, caught_up=False) == minutes(30)
+    clock.observe(0, minutes(400), source="raw.wecom/2")
+    assert clock.now(0, wall, caught_up=False) == minutes(400)
+    assert clock.now(0, wall, caught_up=True) == wall
+
+
 # -- LatencyProcessor: live, replay and restart --------------------------------------------
 
 
