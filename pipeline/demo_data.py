@@ -190,6 +190,16 @@ _MATERIAL = [
 _STAGES = ["初步沟通", "方案演示", "报价", "合同谈判", "赢单"]
 
 
+#: Customer-profile fields a rep fills in the CRM; placeholders (待确认, 暂无) are not a real value.
+_PROFILE_FIELDS = [
+    ("决策人", ["采购总监王总", "CTO 李工", "待确认", "老板本人"]),
+    ("预算", ["30-50万", "20万以内", "暂无", "100万"]),
+    ("时间窗口", ["本季度内", "明年Q1", "待确认", "下个月上线"]),
+    ("痛点", ["线索分配靠人工", "跟进记录散落在微信", "暂无", "报价审批慢"]),
+    ("employee_count", ["100-499", "500-999"]),
+]
+
+
 def _reply_delay(rng: random.Random) -> timedelta | None:
     """Minutes mostly, hours sometimes, more than a day rarely; None = never answered."""
     roll = rng.random()
@@ -721,7 +731,7 @@ def _crm_week(week: _Week, leads: int) -> None:
                     ],
                 },
             )
-        if rng.random() < 0.4:
+        for field_name, values in rng.sample(_PROFILE_FIELDS, rng.randrange(len(_PROFILE_FIELDS))):
             instant = _work_instant(rng, week.start, rng.randrange(7))
             week.emit(
                 "crm",
@@ -733,11 +743,7 @@ def _crm_week(week: _Week, leads: int) -> None:
                     "operationTime": _ms(instant),
                     "message": "编辑客户信息",
                     "changes": [
-                        {
-                            "fieldApiName": "employee_count",
-                            "oldValue": "100-499",
-                            "newValue": "500-999",
-                        }
+                        {"fieldApiName": field_name, "oldValue": "", "newValue": rng.choice(values)}
                     ],
                 },
             )

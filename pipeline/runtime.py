@@ -5,6 +5,7 @@ Agents receive this object; tests build it with their own settings and an embedd
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ HOUR_S = 3600.0
 class Progress:
     """Counts per stage, so the embedded runner knows when every input has been processed."""
 
+    started_at: float = field(default_factory=time.monotonic)
     raw_consumed: int = 0
     events_produced: int = 0
     rejected: int = 0

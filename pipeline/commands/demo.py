@@ -12,6 +12,7 @@ import shutil
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pipeline.commands.embedded_run import add_common_arguments, run_and_report, settings_from
 
@@ -25,10 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser, default_db=DEFAULT_DB)
 
 
-def last_monday(now: datetime) -> datetime:
-    """Monday 00:00 (tenant-agnostic UTC) of the previous full week: all deadlines are past."""
-    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return today - timedelta(days=today.weekday() + 7)
+def last_monday(now: datetime, zone: ZoneInfo) -> datetime:
+    """Monday 00:00 (tenant time) of the previous full week, so every deadline has passed."""
+    local_today = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (local_today - timedelta(days=local_today.weekday() + 7)).astimezone(UTC)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         shutil.rmtree(db)
-    start = last_monday(datetime.now(UTC))
+    start = last_monday(datetime.now(UTC), settings.zone)
     print(
         f"demo: generating the week of {start:%Y-%m-%d} (seed {args.seed}, {args.reps} reps, "
         f"{args.customers} customers)",
