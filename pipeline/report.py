@@ -10,21 +10,7 @@ from collections.abc import Callable
 
 from pipeline.clickhouse import ClickHouseBackend
 from pipeline.commands.sql import format_table
-
-SIGNAL_ORDER = (
-    "screening",
-    "demo",
-    "quote",
-    "contract",
-    "payment",
-    "delivery",
-    "objection_price",
-    "objection_tech",
-    "objection_decision",
-    "competitor",
-    "material_sent",
-    "customer_update",
-)
+from pipeline.tagging.taxonomy import SIGNAL_IDS
 
 
 def _hours(seconds: float | None) -> str:
@@ -55,7 +41,7 @@ def heatmap_section(backend: ClickHouseBackend, tenant: str) -> str:
         cells = grid[rep]
         out.append(f"rep {rep or '(no rep)'}  ({sum(cells.values())} signals)")
         out.append(header)
-        for signal in SIGNAL_ORDER:
+        for signal in SIGNAL_IDS:
             counts = [cells.get((signal, hour), 0) for hour in range(24)]
             out.append(
                 f"  {signal:<17}" + "".join(_cell(c) for c in counts) + f"  {sum(counts):>5}"
