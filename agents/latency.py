@@ -63,7 +63,8 @@ def register(app: faust.App, runtime: Runtime, topics: dict[str, faust.TopicT]) 
         default=None,
         partitions=settings.topic_partitions,
         key_type=str,
-        value_type=dict,
+        # No value_type: faust would rebuild a changelog value with `dict.from_data` and
+        # fail every recovery (standby or takeover); JSON already gives back the dict.
     )
     indexes: dict[int, DeadlineIndex] = {}
     clock = EventClock()

@@ -18,10 +18,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
     import faust
     from aiohttp import web
 
     from agents.app import build_app
+    from pipeline.clickhouse import ClickHouseError
     from pipeline.health import Check, HealthState, build_web_app
     from pipeline.runtime import Runtime
 
@@ -39,6 +42,13 @@ def run(args: argparse.Namespace) -> int:
             await runner.setup()
             await web.TCPSite(runner, "0.0.0.0", settings.web_port).start()
         health.set_check(Check.BROKER_CONNECTED, True)
+        # The sink reports ClickHouse after each insert; without this a worker on a quiet
+        # pipeline would never become ready (and a StatefulSet rollout would wait forever).
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, backend.query_rows, "SELECT 1")
+            health.set_check(Check.CLICKHOUSE_REACHABLE, True, "ok")
+        except ClickHouseError as exc:
+            health.set_check(Check.CLICKHOUSE_REACHABLE, False, str(exc)[:200])
         health.mark_ready()
 
     worker = faust.Worker(app, loglevel=args.loglevel, loop=None)
