@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "keywords": ("pipeline.commands.keywords", "suggest new taxonomy keywords from chats"),
     "normalize": ("pipeline.commands.normalize", "raw records to canonical events"),
     "dlq": ("pipeline.commands.dlq", "dead letters by reason; replay them after a fix"),
+    "bench": ("pipeline.commands.bench", "benchmark: faust ceiling, pipeline rate, latency"),
 }
 
 
