@@ -105,9 +105,25 @@ def register(app: faust.App, runtime: Runtime, topics: dict[str, faust.TopicT]) 
             state = ConversationState.from_dict(stored["s"])
             await commit(partition, key, fire_due(state, now, policy))
 
+    raw_topics = set(runtime.raw_topics())
+
+    def read_to_the_end(tp: TP, position: int) -> bool:
+        highwater = app.consumer.highwater(tp)
+        return highwater is not None and position + 1 >= highwater
+
     def caught_up(partition: int) -> bool:
-        highwater = app.consumer.highwater(TP(events_topic.get_topic_name(), partition))
-        return highwater is not None and last_offset.get(partition, -1) + 1 >= highwater
+        """No backlog here nor in the raw partitions this worker normalizes: only then may the
+        wall clock run ahead of event time (else a reply still unread upstream would be late).
+        Raw partitions owned by other workers are not seen: with several workers, a backlog
+        upstream of them can still let a wait breach early (documented in operations.md)."""
+        events_tp = TP(events_topic.get_topic_name(), partition)
+        if not read_to_the_end(events_tp, last_offset.get(partition, -1)):
+            return False
+        return all(
+            read_to_the_end(tp, progress.raw_positions.get((tp.topic, tp.partition), -1))
+            for tp in app.assignor.assigned_actives()
+            if tp.topic in raw_topics
+        )
 
     @app.agent(events_topic, name="latency")
     async def latency(stream: faust.StreamT) -> None:

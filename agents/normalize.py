@@ -77,6 +77,7 @@ def register(app: faust.App, runtime: Runtime, topics: dict[str, faust.TopicT]) 
             source = raw_topics[message.topic]
             raw = event.value or b""
             progress.raw_consumed += 1
+            progress.raw_positions[(message.topic, message.partition)] = message.offset
             metrics.record_consumed(message.topic, source)
             where = {
                 "topic": message.topic,
