@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +23,7 @@ from pipeline.clickhouse import ClickHouseBackend, ClickHouseError, ClickHouseUn
 from pipeline.health import Check, HealthState
 from pipeline.runtime import Runtime
 from pipeline.sink.batching import Batch, PartitionBatcher
+from pipeline.sink.dedup import NaturalKey, fresh_rows
 from pipeline.sink.rows import kafka_position, rows_for
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 30.0
 #: A batch ClickHouse refuses (not merely unreachable) this many times goes to dead_letters.
 MAX_REFUSALS = 5
+#: Ids per natural-key lookup query.
+LOOKUP_CHUNK = 5000
 
 
 class ClickHouseSink:
@@ -202,7 +205,8 @@ class ClickHouseSink:
             ],
             dedup_token=f"intent-{batch.dedup_token}",
         )
-        for table, rows in batch.rows.items():
+        for table, batch_rows in batch.rows.items():
+            rows = fresh_rows(table, batch_rows, self._stored_keys)
             if not rows:
                 continue
             started = time.perf_counter()
@@ -214,6 +218,22 @@ class ClickHouseSink:
             metrics.SINK_INSERT_SECONDS.labels(table=table).observe(time.perf_counter() - started)
             metrics.SINK_BATCH_ROWS.labels(table=table).observe(len(rows))
             metrics.SINK_ROWS.labels(table=table).inc(len(rows))
+
+    def _stored_keys(
+        self, table: str, key: NaturalKey, lookups: Sequence[Any]
+    ) -> list[tuple[Any, ...]]:
+        """Natural keys of ``table`` already stored among ``lookups`` (blocking)."""
+        columns = ", ".join(f"`{column}`" for column in key.columns)
+        kind = "Int64" if key.lookup in ("offset", "partition") else "String"
+        found: list[tuple[Any, ...]] = []
+        for start in range(0, len(lookups), LOOKUP_CHUNK):
+            rows = self._backend.query_rows(
+                f"SELECT DISTINCT {columns} FROM {table} "
+                f"WHERE `{key.lookup}` IN {{values:Array({kind})}}",
+                {"values": list(lookups[start : start + LOOKUP_CHUNK])},
+            )
+            found.extend(key.of(row) for row in rows)
+        return found
 
     def _report_clickhouse(self, ok: bool, detail: str) -> None:
         if self._health is not None:
