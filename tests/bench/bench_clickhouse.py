@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import statistics
 import tempfile
 import time
@@ -19,13 +20,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipeline.clickhouse import ClickHouseBackend, migrate, open_backend
+from pipeline.clickhouse import DEFAULT_SQL_DIR, ClickHouseBackend, migrate, open_backend
+from pipeline.clickhouse.sql_text import split_statements
 
 SIGNALS = [
     "screening", "demo", "quote", "contract", "payment", "delivery", "objection_price",
     "objection_tech", "objection_decision", "competitor", "material_sent", "customer_update",
 ]  # fmt: skip
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
+#: Migrations whose views computed the PHI and self-check from the raw tables on every read.
+ON_READ_MIGRATIONS = ("0009_phi_views.sql", "0010_selfcheck_views.sql")
+ON_READ_PREFIX = "on_read_"
+_VIEW_NAME = re.compile(r"CREATE VIEW IF NOT EXISTS (\w+)")
 DAYS = 90
 
 
@@ -140,6 +146,20 @@ def load_crm_and_latency(backend: ClickHouseBackend, deals: int, reps: int) -> N
         )
         """
     )
+
+
+def create_on_read_views(backend: ClickHouseBackend) -> None:
+    """The PHI and self-check views as first defined (computed from raw tables on every read),
+    under the prefix on_read_, beside the current ones: for comparing results and speed."""
+    views: dict[str, str] = {}
+    for migration in ON_READ_MIGRATIONS:
+        text = (DEFAULT_SQL_DIR / migration).read_text(encoding="utf-8")
+        for statement in split_statements(text):
+            if match := _VIEW_NAME.match(statement):
+                views[match.group(1)] = statement
+    renamed = re.compile(r"\b(" + "|".join(views) + r")\b")
+    for statement in views.values():
+        backend.command(renamed.sub(lambda found: ON_READ_PREFIX + found.group(1), statement))
 
 
 def timed(label: str, action: Callable[[], Any], repeat: int = 3) -> Any:
