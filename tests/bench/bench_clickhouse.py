@@ -162,6 +162,35 @@ def create_on_read_views(backend: ClickHouseBackend) -> None:
         backend.command(renamed.sub(lambda found: ON_READ_PREFIX + found.group(1), statement))
 
 
+def load_breaches(backend: ClickHouseBackend, count: int, reps: int) -> None:
+    """First-reply breaches: every one opened for the owner, every other one closed by a replier."""
+    backend.command(
+        f"""
+        INSERT INTO breaches (tenant, breach_id, kind, source, conversation_id, start_event_id,
+            rep_id, owner_rep_id, customer_id, customer_tier, started_at, deadline, sla_s,
+            detected_at, status, closed_at, reply_event_id, latency_s, last_customer_signals,
+            last_customer_text, local_date, _topic, _partition, _offset)
+        SELECT 'acme', concat('b', toString(n)), 'first_reply', 'wecom',
+               concat('wecom:c', toString(n % {reps * 50})), '',
+               concat('r', toString((n + closed) % {reps})),
+               concat('r', toString(n % {reps})), concat('c', toString(n % {reps * 50})),
+               if(n % 2 = 1, 'B', 'A'), deadline - toIntervalSecond(7200), deadline, 7200,
+               deadline, if(closed, 'closed', 'open'),
+               if(closed, deadline + toIntervalSecond(600), NULL), '',
+               if(closed, 7800., NULL), [], '', toDate(deadline),
+               'salesradar.latency', 1, number
+        FROM (
+            SELECT number, intDiv(number, 2) AS n, number % 4 = 1 AS closed,
+                   toDateTime64('{START:%Y-%m-%d %H:%M:%S}', 3, 'UTC')
+                       + toIntervalSecond(cityHash64(intDiv(number, 2), 7) % {DAYS * 86400})
+                       AS deadline
+            FROM numbers({count * 2})
+            WHERE number % 2 = 0 OR closed
+        )
+        """
+    )
+
+
 def timed(label: str, action: Callable[[], Any], repeat: int = 3) -> Any:
     """Run `action` `repeat` times; print the median and best wall time."""
     times = []
@@ -171,7 +200,7 @@ def timed(label: str, action: Callable[[], Any], repeat: int = 3) -> Any:
         result = action()
         times.append(time.perf_counter() - began)
     print(
-        f"{label:<58} median {statistics.median(times) * 1000:9.1f} ms   "
+        f"{label:<66} median {statistics.median(times) * 1000:9.1f} ms   "
         f"best {min(times) * 1000:9.1f} ms"
     )
     return result
@@ -229,8 +258,9 @@ def main() -> None:
     deals = args.deals or max(args.rows // 100, 100)
     began = time.perf_counter()
     load_crm_and_latency(backend, deals, args.reps)
+    load_breaches(backend, deals, args.reps)
     print(
-        f"loaded {deals * 8:,} CRM events and {deals * 10:,} latency samples "
+        f"loaded {deals * 8:,} CRM events, {deals * 10:,} latency samples and {deals:,} breaches "
         f"in {time.perf_counter() - began:.2f} s"
     )
     counts = backend.query_rows(
@@ -283,13 +313,23 @@ def main() -> None:
             "FROM latency_daily_agg GROUP BY rep_id"
         ),
     )
-    rows = timed("phi_weekly_rep, all reps and weeks", lambda: backend.query_rows(
-        "SELECT * FROM phi_weekly_rep"), repeat=2)  # fmt: skip
-    print(f"  -> {len(rows):,} rep-weeks")
-    timed("phi_weekly_team, all teams and weeks", lambda: backend.query_rows(
-        "SELECT * FROM phi_weekly_team"), repeat=2)  # fmt: skip
-    timed("selfcheck_weekly_rep, all reps and weeks", lambda: backend.query_rows(
-        "SELECT * FROM selfcheck_weekly_rep"), repeat=2)  # fmt: skip
+    create_on_read_views(backend)
+    last_weeks = "WHERE tenant = 'acme' AND week >= toDate('2026-03-09')"
+    for label, sql in (
+        ("phi_weekly_rep, all reps and weeks", "SELECT * FROM {view}phi_weekly_rep"),
+        ("phi_weekly_team, all teams and weeks", "SELECT * FROM {view}phi_weekly_team"),
+        ("selfcheck_weekly_rep, all reps and weeks", "SELECT * FROM {view}selfcheck_weekly_rep"),
+        ("selfcheck_weekly_team, all teams and weeks", "SELECT * FROM {view}selfcheck_weekly_team"),
+        (
+            "phi_weekly_rep, last 4 weeks (dashboard)",
+            f"SELECT * FROM {{view}}phi_weekly_rep {last_weeks}",
+        ),
+        ("phi_stage_transitions, count", "SELECT count() FROM {view}phi_stage_transitions"),
+        ("phi_profile_weekly, count", "SELECT count() FROM {view}phi_profile_weekly"),
+    ):
+        for view, how in ((ON_READ_PREFIX, "on read (0009/0010)"), ("", "on rollups (0011/0012)")):
+            query = sql.format(view=view)
+            timed(f"{label}, {how}", lambda query=query: backend.query_rows(query), repeat=2)
     backend.close()
 
 
