@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
 from pipeline import metrics
 from pipeline.clickhouse import ClickHouseBackend, ClickHouseError, ClickHouseUnavailable
+from pipeline.clickhouse.sql_text import literal
 from pipeline.health import Check, HealthState
 from pipeline.runtime import Runtime
 from pipeline.sink.batching import Batch, PartitionBatcher
@@ -33,7 +34,7 @@ BACKOFF_MAX_S = 30.0
 #: A batch ClickHouse refuses (not merely unreachable) this many times goes to dead_letters.
 MAX_REFUSALS = 5
 #: Ids per natural-key lookup query.
-LOOKUP_CHUNK = 5000
+LOOKUP_CHUNK = 1000
 
 
 class ClickHouseSink:
@@ -133,6 +134,13 @@ class ClickHouseSink:
             {"g": self._group_id, "t": tp.topic, "p": tp.partition, "c": resume_offset},
         )
         ranges = [(int(r["first_offset"]), int(r["last_offset"])) for r in rows]
+        log.info(
+            "sink resumes %s[%s] at %s, re-forming recorded batches %s",
+            tp.topic,
+            tp.partition,
+            resume_offset,
+            ranges,
+        )
         return self._new_batcher(tp, ranges)
 
     async def flush_revoked(self, partitions: Iterable[TopicPartition]) -> None:
@@ -224,13 +232,11 @@ class ClickHouseSink:
     ) -> list[tuple[Any, ...]]:
         """Natural keys of ``table`` already stored among ``lookups`` (blocking)."""
         columns = ", ".join(f"`{column}`" for column in key.columns)
-        kind = "Int64" if key.lookup in ("offset", "partition") else "String"
         found: list[tuple[Any, ...]] = []
         for start in range(0, len(lookups), LOOKUP_CHUNK):
+            values = ", ".join(literal(v) for v in lookups[start : start + LOOKUP_CHUNK])
             rows = self._backend.query_rows(
-                f"SELECT DISTINCT {columns} FROM {table} "
-                f"WHERE `{key.lookup}` IN {{values:Array({kind})}}",
-                {"values": list(lookups[start : start + LOOKUP_CHUNK])},
+                f"SELECT DISTINCT {columns} FROM {table} WHERE `{key.lookup}` IN ({values})"
             )
             found.extend(key.of(row) for row in rows)
         return found

@@ -47,3 +47,13 @@ def fill_template(text: str, variables: dict[str, str]) -> str:
         return variables[name]
 
     return _TEMPLATE_VARIABLE.sub(substitute, text)
+
+
+def literal(value: str | int) -> str:
+    """A ClickHouse literal for an id: integers as they are, strings quoted and escaped.
+
+    For long IN lists, which some HTTP front ends cannot take as query parameters."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    escaped = str(value).replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"

@@ -51,3 +51,10 @@ def test_tables_without_a_natural_key_pass_through_untouched() -> None:
     rows = [{"alert_id": "a1"}, {"alert_id": "a1"}]
     assert "alerts" not in NATURAL_KEYS
     assert fresh_rows("alerts", rows, never) == rows
+
+
+def test_lookup_literals_are_escaped() -> None:
+    from pipeline.clickhouse.sql_text import literal
+
+    assert literal(7) == "7"
+    assert literal("wecom:o'brien\\x") == "'wecom:o\\'brien\\\\x'"
