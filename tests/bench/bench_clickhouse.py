@@ -327,7 +327,7 @@ def main() -> None:
         ("phi_stage_transitions, count", "SELECT count() FROM {view}phi_stage_transitions"),
         ("phi_profile_weekly, count", "SELECT count() FROM {view}phi_profile_weekly"),
     ):
-        for view, how in ((ON_READ_PREFIX, "on read (0009/0010)"), ("", "on rollups (0011-0014)")):
+        for view, how in ((ON_READ_PREFIX, "on read (0009/0010)"), ("", "on rollups (0011-0012)")):
             query = sql.format(view=view)
             timed(f"{label}, {how}", lambda query=query: backend.query_rows(query), repeat=2)
     backend.close()
