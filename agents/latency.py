@@ -35,12 +35,11 @@ from schemas.latency import Breach, LatencySample, WaitReminder
 log = logging.getLogger(__name__)
 
 OUTPUT_TYPES = {LatencySample: "sample", Breach: "breach", WaitReminder: "reminder"}
-TICK = EVENTS_TOPIC_TICK
 
 
 def is_tick(value: bytes | None) -> bool:
     """Ticks share the events topic; every consumer of it skips them."""
-    return value == TICK
+    return value == EVENTS_TOPIC_TICK
 
 
 def source_input(message: faust.types.Message) -> str:
@@ -164,5 +163,5 @@ def register(app: faust.App, runtime: Runtime, topics: dict[str, faust.TopicT]) 
             due = index_for(partition).peek()
             if due is not None and due <= wall and caught_up(partition):
                 progress.ticks_produced += 1
-                await events_topic.send(value=TICK, partition=partition)
+                await events_topic.send(value=EVENTS_TOPIC_TICK, partition=partition)
         metrics.OPEN_WAITS.set(sum(len(index) for index in indexes.values()))
