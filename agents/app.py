@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import faust
 
-from agents import alerts, latency, normalize
+from agents import alerts, process
 from agents.sink import ClickHouseSink
 from pipeline.alerts import AlertConfig
 from pipeline.clickhouse import ClickHouseBackend
@@ -60,8 +60,7 @@ def build_app(
         )
         for name, role in runtime.topic_roles().items()
     }
-    normalize.register(app, runtime, topics)
-    latency.register(app, runtime, topics)
+    process.register(app, runtime)
     if alert_config is not None:
         runtime.alert_service = alerts.register(app, runtime, topics, backend, alert_config)
     sink = ClickHouseSink(runtime, backend, group_id=sink_group, health=health)

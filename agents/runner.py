@@ -111,7 +111,7 @@ def _finished(progress: Progress, raw_total: int) -> bool:
     sunk = progress.sink_records
     return (
         progress.raw_consumed >= raw_total
-        and progress.events_consumed >= progress.events_produced
+        and progress.rekeyed_in >= progress.rekeyed_out
         and all(sunk[role] >= n for role, n in progress.produced_for_sink.items())
     )
 
@@ -175,7 +175,7 @@ async def run_to_completion(
     """
     settings = runtime.settings
     started = time.monotonic()
-    await create_topics(settings, [*runtime.raw_topics(), *runtime.topic_roles()])
+    await create_topics(settings, runtime.all_topics())
     raw_total = await produce_raw(settings, records, runtime.normalize_context)
     report(
         f"[{time.monotonic() - started:5.1f}s] produced {raw_total} raw records "

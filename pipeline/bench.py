@@ -127,7 +127,7 @@ def _drained(progress: Progress, raw_total: int) -> bool:
     sunk = progress.sink_records
     return (
         progress.raw_consumed >= raw_total
-        and progress.events_consumed >= progress.events_produced
+        and progress.rekeyed_in >= progress.rekeyed_out
         and all(sunk[role] >= n for role, n in progress.produced_for_sink.items())
     )
 
@@ -189,7 +189,7 @@ async def run_bench(
     from agents.runner import create_topics, prepare_clickhouse
 
     runtime = Runtime.from_settings(settings)
-    await create_topics(settings, [*runtime.raw_topics(), *runtime.topic_roles()])
+    await create_topics(settings, runtime.all_topics())
     backlog = _keyed(runtime, _week(options, options.seed, weeks_ago=2))
     paced = _keyed(runtime, _week(options, options.seed + 1, weeks_ago=1))
     paced = paced[: int(options.rate * options.paced_seconds)]

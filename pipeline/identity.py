@@ -43,12 +43,32 @@ from pathlib import Path
 
 TIERS = frozenset({"A", "B", "C", ""})
 REP_FIELDS = frozenset(
-    {"rep_id", "name", "wecom_userid", "dingtalk_staff_id", "email", "emails", "crm_owner_id",
-     "team", "manager"}
+    {
+        "rep_id",
+        "name",
+        "wecom_userid",
+        "dingtalk_staff_id",
+        "email",
+        "emails",
+        "crm_owner_id",
+        "team",
+        "manager",
+    }
 )
 CUSTOMER_FIELDS = frozenset(
-    {"customer_id", "name", "tier", "wecom_external_userid", "wecom_external_userids",
-     "dingtalk_ids", "crm_customer_id", "email", "emails", "domains", "owner"}
+    {
+        "customer_id",
+        "name",
+        "tier",
+        "wecom_external_userid",
+        "wecom_external_userids",
+        "dingtalk_ids",
+        "crm_customer_id",
+        "email",
+        "emails",
+        "domains",
+        "owner",
+    }
 )
 _LIST_SEPARATOR = ";"
 
@@ -105,8 +125,12 @@ class Directory:
             self._index_customer(customer)
 
     def _index_rep(self, rep: Rep) -> None:
-        keys = [("wecom", rep.wecom_userid), ("dingtalk", rep.dingtalk_staff_id),
-                ("crm", rep.crm_owner_id), ("rep", rep.rep_id)]
+        keys = [
+            ("wecom", rep.wecom_userid),
+            ("dingtalk", rep.dingtalk_staff_id),
+            ("crm", rep.crm_owner_id),
+            ("rep", rep.rep_id),
+        ]
         keys += [("email", _email_key(address)) for address in rep.emails]
         for key in keys:
             if key[1]:

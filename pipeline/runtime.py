@@ -30,8 +30,9 @@ class Progress:
     raw_positions: dict[tuple[str, int], int] = field(default_factory=dict)  # last raw offset read
     events_produced: int = 0
     rejected: int = 0
-    events_consumed: int = 0
-    ticks_produced: int = 0  # timer ticks that share the events topic
+    events_consumed: int = 0  # events applied to conversation state
+    rekeyed_out: int = 0  # events sent through the repartition topic
+    rekeyed_in: int = 0  # ...and read back from it by their owner
     latency_produced: int = 0
     alerts_produced: int = 0
     sink_records: Counter[str] = field(default_factory=Counter)  # committed records per topic
@@ -40,7 +41,7 @@ class Progress:
     @property
     def produced_for_sink(self) -> dict[str, int]:
         return {
-            "events": self.events_produced + self.ticks_produced,
+            "events": self.events_produced,
             "latency": self.latency_produced,
             "dlq": self.rejected,
             "alerts": self.alerts_produced,
@@ -106,6 +107,10 @@ class Runtime:
             s.dlq_topic: "dlq",
             s.alerts_topic: "alerts",
         }
+
+    def all_topics(self) -> list[str]:
+        """Every topic the pipeline reads or writes, for declaring them up front."""
+        return [*self.raw_topics(), self.settings.repartition_topic, *self.topic_roles()]
 
     def raw_topics(self) -> dict[str, str]:
         """Raw topic name -> source family."""

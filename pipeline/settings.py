@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(20000, ge=1, description="longer message text is truncated")
     store_text: bool = Field(True, description="false = never store message text in ClickHouse")
     text_ttl_days: int = Field(180, ge=1, description="message text is blanked after N days")
+    batch_records: int = Field(
+        2000, ge=1, description="raw records the stream stage takes per batch"
+    )
+    batch_seconds: float = Field(
+        0.05, gt=0, description="how long the stream stage waits to fill a batch"
+    )
     sink_batch_rows: int = Field(5000, ge=1, description="sink batch size per partition (rows)")
     sink_batch_bytes: int = Field(8_000_000, ge=1024)
     sink_flush_seconds: float = Field(1.0, gt=0, description="time limit of an open sink batch")
@@ -216,6 +222,11 @@ class Settings(BaseSettings):
 
     def raw_topic(self, source: str) -> str:
         return f"{self.topic_prefix}.raw.{source}"
+
+    @property
+    def repartition_topic(self) -> str:
+        """Events whose raw record was not keyed by conversation, re-keyed to their owner."""
+        return f"{self.topic_prefix}.repartition"
 
     @property
     def events_topic(self) -> str:

@@ -64,8 +64,9 @@ class WecomRobot:
             "/cgi-bin/webhook/send",
             {"key": self._endpoint.key.get_secret_value()},
         )
-        await call_json(session, "POST", url, timeout_s=self._timeout,
-                        body=_dumps(self.payload(message)))
+        await call_json(
+            session, "POST", url, timeout_s=self._timeout, body=_dumps(self.payload(message))
+        )
 
 
 class _TokenClient:
@@ -113,14 +114,21 @@ class WecomApp:
     group = False
     max_bytes = 2048
 
-    def __init__(self, endpoint: WecomAppEndpoint, timeout_s: float,
-                 clock: Callable[[], datetime], margin_s: float) -> None:
+    def __init__(
+        self,
+        endpoint: WecomAppEndpoint,
+        timeout_s: float,
+        clock: Callable[[], datetime],
+        margin_s: float,
+    ) -> None:
         self._endpoint = endpoint
         self._client = _TokenClient(
             base_url=endpoint.base_url,
             token_path="/cgi-bin/gettoken",
-            token_query={"corpid": endpoint.corp_id,
-                         "corpsecret": endpoint.secret.get_secret_value()},
+            token_query={
+                "corpid": endpoint.corp_id,
+                "corpsecret": endpoint.secret.get_secret_value(),
+            },
             send_path="/cgi-bin/message/send",
             timeout_s=timeout_s,
             clock=clock,
@@ -145,14 +153,21 @@ class DingtalkNotice:
     group = False
     max_bytes = 5000
 
-    def __init__(self, endpoint: DingtalkNoticeEndpoint, timeout_s: float,
-                 clock: Callable[[], datetime], margin_s: float) -> None:
+    def __init__(
+        self,
+        endpoint: DingtalkNoticeEndpoint,
+        timeout_s: float,
+        clock: Callable[[], datetime],
+        margin_s: float,
+    ) -> None:
         self._endpoint = endpoint
         self._client = _TokenClient(
             base_url=endpoint.base_url,
             token_path="/gettoken",
-            token_query={"appkey": endpoint.app_key,
-                         "appsecret": endpoint.app_secret.get_secret_value()},
+            token_query={
+                "appkey": endpoint.app_key,
+                "appsecret": endpoint.app_secret.get_secret_value(),
+            },
             send_path="/topapi/message/corpconversation/asyncsend_v2",
             timeout_s=timeout_s,
             clock=clock,
@@ -164,8 +179,10 @@ class DingtalkNotice:
         return {
             "agent_id": self._endpoint.agent_id,
             "userid_list": users,
-            "msg": {"msgtype": "markdown",
-                    "markdown": {"title": message.title, "text": message.body}},
+            "msg": {
+                "msgtype": "markdown",
+                "markdown": {"title": message.title, "text": message.body},
+            },
         }
 
     async def send(self, session: aiohttp.ClientSession, message: AlertMessage) -> None:
@@ -177,8 +194,9 @@ class DingtalkRobot:
     group = True
     max_bytes = 20000
 
-    def __init__(self, endpoint: DingtalkRobotEndpoint, timeout_s: float,
-                 wall_clock_ms: Callable[[], int]) -> None:
+    def __init__(
+        self, endpoint: DingtalkRobotEndpoint, timeout_s: float, wall_clock_ms: Callable[[], int]
+    ) -> None:
         self._endpoint = endpoint
         self._timeout = timeout_s
         self._wall_clock_ms = wall_clock_ms
@@ -206,8 +224,9 @@ class DingtalkRobot:
             f"&timestamp={timestamp}&sign={dingtalk_sign(secret, timestamp)}"
         )
         url = URL(f"{self._endpoint.base_url.rstrip('/')}/robot/send?{query}", encoded=True)
-        await call_json(session, "POST", url, timeout_s=self._timeout,
-                        body=_dumps(self.payload(message)))
+        await call_json(
+            session, "POST", url, timeout_s=self._timeout, body=_dumps(self.payload(message))
+        )
 
 
 class Webhook:
@@ -215,8 +234,9 @@ class Webhook:
     group = True
     max_bytes = 65536
 
-    def __init__(self, endpoint: WebhookEndpoint, timeout_s: float,
-                 wall_clock_s: Callable[[], int]) -> None:
+    def __init__(
+        self, endpoint: WebhookEndpoint, timeout_s: float, wall_clock_s: Callable[[], int]
+    ) -> None:
         self._endpoint = endpoint
         self._timeout = timeout_s
         self._wall_clock_s = wall_clock_s
@@ -227,8 +247,13 @@ class Webhook:
             "title": message.title,
             "markdown": message.body,
             "mentions": [
-                {"rep_id": m.rep_id, "name": m.name, "wecom_userid": m.wecom_userid,
-                 "dingtalk_userid": m.dingtalk_userid, "mobile": m.mobile}
+                {
+                    "rep_id": m.rep_id,
+                    "name": m.name,
+                    "wecom_userid": m.wecom_userid,
+                    "dingtalk_userid": m.dingtalk_userid,
+                    "mobile": m.mobile,
+                }
                 for m in message.mentions
             ],
         }
@@ -242,8 +267,9 @@ class Webhook:
             headers["X-Salesradar-Signature"] = webhook_signature(
                 self._endpoint.secret.get_secret_value(), timestamp, body
             )
-        await call_json(session, "POST", self._endpoint.url, timeout_s=self._timeout,
-                        body=body, headers=headers)
+        await call_json(
+            session, "POST", self._endpoint.url, timeout_s=self._timeout, body=body, headers=headers
+        )
 
 
 def make_channel(

@@ -122,11 +122,17 @@ class AlertReceiver:
         if request.path in TOKEN_PATHS:
             self.token_fetches += 1
             self._current_token = f"tok-{self.token_fetches}"
-            return web.json_response({"errcode": 0, "errmsg": "ok",
-                                      "access_token": self._current_token,
-                                      "expires_in": self._token_expires_in})
-        received = Received(request.method, request.path, dict(request.query),
-                            dict(request.headers), body, arrived)
+            return web.json_response(
+                {
+                    "errcode": 0,
+                    "errmsg": "ok",
+                    "access_token": self._current_token,
+                    "expires_in": self._token_expires_in,
+                }
+            )
+        received = Received(
+            request.method, request.path, dict(request.query), dict(request.headers), body, arrived
+        )
         async with self._arrived:
             self.requests.append(received)
             self._arrived.notify_all()
@@ -153,8 +159,10 @@ def _title_of(request: Received) -> str:
     except orjson.JSONDecodeError:
         return "(not JSON)"
     markdown = payload.get("markdown") or payload.get("msg", {}).get("markdown") or {}
-    text = markdown if isinstance(markdown, str) else (
-        markdown.get("text") or markdown.get("content") or ""
+    text = (
+        markdown
+        if isinstance(markdown, str)
+        else (markdown.get("text") or markdown.get("content") or "")
     )
     lines = text.splitlines()
     heading = lines[0].lstrip("# ") if lines else ""

@@ -28,8 +28,9 @@ class Route:
 
 def _contact(directory: Directory, rep_id: str) -> RepContact:
     """Unknown people still get alerts: their id doubles as their chat user id."""
-    return directory(rep_id) or RepContact(rep_id=rep_id, wecom_userid=rep_id,
-                                           dingtalk_userid=rep_id)
+    return directory(rep_id) or RepContact(
+        rep_id=rep_id, wecom_userid=rep_id, dingtalk_userid=rep_id
+    )
 
 
 def resolve_route(

@@ -150,10 +150,22 @@ class AlertService:
             sla_s=(item.deadline - item.started_at).total_seconds(),
             crm_url_template=self._config.crm_url_template,
         )
-        pending = _Pending(aid, item.tenant, item.breach_id, stage, recipient, rendered,
-                           created_at=now, not_before=now)
-        release = None if self._is_urgent(item) else quiet_until(
-            now, self._config.quiet_hours.window_for(recipient.rep_id), self._config.zone
+        pending = _Pending(
+            aid,
+            item.tenant,
+            item.breach_id,
+            stage,
+            recipient,
+            rendered,
+            created_at=now,
+            not_before=now,
+        )
+        release = (
+            None
+            if self._is_urgent(item)
+            else quiet_until(
+                now, self._config.quiet_hours.window_for(recipient.rep_id), self._config.zone
+            )
         )
         if release is not None:
             pending.not_before = release
@@ -211,8 +223,10 @@ class AlertService:
         now = self._clock()
         due = [key for key, (at, _) in self._escalations.items() if at <= now]
         for key in due:
-            _, breach = self._escalations.pop(key)
-            await self._enqueue(breach, "escalation")
+            # A close submitted while an earlier escalation was being enqueued cancels this one.
+            entry = self._escalations.pop(key, None)
+            if entry is not None:
+                await self._enqueue(entry[1], "escalation")
 
     # -- delivery -----------------------------------------------------------------------------
 
@@ -284,16 +298,20 @@ class AlertService:
         dead = [p for p in batch if p.attempts >= delivery.max_attempts]
         retry = [p for p in batch if p.attempts < delivery.max_attempts]
         if dead:
-            log.error("%d alert(s) on %s dead after %d attempts: %s",
-                      len(dead), endpoint.name, delivery.max_attempts, error)
+            log.error(
+                "%d alert(s) on %s dead after %d attempts: %s",
+                len(dead),
+                endpoint.name,
+                delivery.max_attempts,
+                error,
+            )
             await self._finish(endpoint, dead, "dead", now, error=error, digest_size=len(batch))
         for pending in retry:
             backoff = delivery.backoff_base_s * 2 ** (pending.attempts - 1)
             pending.not_before = now + timedelta(seconds=min(backoff, delivery.backoff_max_s))
             endpoint.pending.append(pending)
         if retry:
-            await self._record(endpoint, retry, "failed", now, error=error,
-                               digest_size=len(batch))
+            await self._record(endpoint, retry, "failed", now, error=error, digest_size=len(batch))
 
     async def _finish(
         self,
@@ -309,8 +327,9 @@ class AlertService:
         for pending in batch:
             self._store.mark(pending.alert_id)
             self._active.discard(pending.alert_id)
-        await self._record(endpoint, batch, status, now, sent_at=sent_at, error=error,
-                           digest_size=digest_size)
+        await self._record(
+            endpoint, batch, status, now, sent_at=sent_at, error=error, digest_size=digest_size
+        )
 
     # -- records ------------------------------------------------------------------------------
 
@@ -326,20 +345,22 @@ class AlertService:
         digest_size: int | None = None,
     ) -> None:
         for pending in batch:
-            await self._emit(AlertRecord(
-                tenant=pending.tenant,
-                alert_id=pending.alert_id,
-                breach_id=pending.breach_id,
-                stage=pending.stage,  # type: ignore[arg-type]
-                channel=endpoint.channel.name,  # type: ignore[arg-type]
-                recipient=pending.recipient.rep_id,
-                status=status,
-                attempts=pending.attempts,
-                created_at=pending.created_at,
-                sent_at=sent_at,
-                error=error,
-                digest_size=digest_size or len(batch),
-            ))
+            await self._emit(
+                AlertRecord(
+                    tenant=pending.tenant,
+                    alert_id=pending.alert_id,
+                    breach_id=pending.breach_id,
+                    stage=pending.stage,  # type: ignore[arg-type]
+                    channel=endpoint.channel.name,  # type: ignore[arg-type]
+                    recipient=pending.recipient.rep_id,
+                    status=status,
+                    attempts=pending.attempts,
+                    created_at=pending.created_at,
+                    sent_at=sent_at,
+                    error=error,
+                    digest_size=digest_size or len(batch),
+                )
+            )
 
     async def _record_unroutable(
         self, item: WaitItem, stage: str, reason: str, now: datetime
@@ -349,11 +370,20 @@ class AlertService:
             return
         self._store.mark(aid)
         log.info("alert %s/%s not routed: %s", item.breach_id, stage, reason)
-        await self._emit(AlertRecord(
-            tenant=item.tenant, alert_id=aid, breach_id=item.breach_id,
-            stage=stage, channel="none", recipient="",  # type: ignore[arg-type]
-            status="dead", attempts=0, created_at=now, error=reason,
-        ))
+        await self._emit(
+            AlertRecord(
+                tenant=item.tenant,
+                alert_id=aid,
+                breach_id=item.breach_id,
+                stage=stage,
+                channel="none",
+                recipient="",  # type: ignore[arg-type]
+                status="dead",
+                attempts=0,
+                created_at=now,
+                error=reason,
+            )
+        )
 
     async def _emit(self, record: AlertRecord) -> None:
         ALERTS_TOTAL.labels(channel=record.channel, status=record.status).inc()

@@ -50,8 +50,10 @@ def run(args: argparse.Namespace) -> int:
     for signal, items in suggestions.items():
         print(f"[{signal}]")
         for item in items:
-            print(f"  {item.word:<12} score={item.score:.3f}  in {item.untagged_count} untagged"
-                  f"  e.g. {item.example}")
+            print(
+                f"  {item.word:<12} score={item.score:.3f}  in {item.untagged_count} untagged"
+                f"  e.g. {item.example}"
+            )
     if not suggestions:
         print("no candidates: every message was tagged, or too few repeat a word")
     return 0

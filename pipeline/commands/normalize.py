@@ -63,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"normalize: {error}", file=sys.stderr)
         return 2
     ctx = NormalizeContext(
-        directory=directory, tenant=args.tenant, max_text_chars=args.max_text_chars,
+        directory=directory,
+        tenant=args.tenant,
+        max_text_chars=args.max_text_chars,
         mailgun_signing_key=os.environ.get(_MAILGUN_KEY_ENV) or None,
     )
     try:

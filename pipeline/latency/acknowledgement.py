@@ -12,10 +12,47 @@ import unicodedata
 from collections.abc import Iterable
 
 DEFAULT_PHRASES = (
-    "好的", "好", "好嘞", "好滴", "嗯", "嗯嗯", "哦", "噢", "收到", "收到了", "谢谢", "谢了",
-    "多谢", "感谢", "辛苦", "辛苦了", "明白", "明白了", "了解", "了解了", "知道了", "没问题",
-    "行", "可以", "ok", "okay", "thanks", "thank", "you", "thx", "谢谢您", "谢谢你",
-    "麻烦了", "麻烦您了", "那就这样", "先这样", "再见", "拜拜", "我看一下", "我看看", "我先看看",
+    "好的",
+    "好",
+    "好嘞",
+    "好滴",
+    "嗯",
+    "嗯嗯",
+    "哦",
+    "噢",
+    "收到",
+    "收到了",
+    "谢谢",
+    "谢了",
+    "多谢",
+    "感谢",
+    "辛苦",
+    "辛苦了",
+    "明白",
+    "明白了",
+    "了解",
+    "了解了",
+    "知道了",
+    "没问题",
+    "行",
+    "可以",
+    "ok",
+    "okay",
+    "thanks",
+    "thank",
+    "you",
+    "thx",
+    "谢谢您",
+    "谢谢你",
+    "麻烦了",
+    "麻烦您了",
+    "那就这样",
+    "先这样",
+    "再见",
+    "拜拜",
+    "我看一下",
+    "我看看",
+    "我先看看",
 )
 #: Punctuation, symbols and emoji carry no request.
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -50,6 +87,8 @@ class AcknowledgementRule:
 
 def _only_symbols(text: str) -> bool:
     """Emoji and punctuation alone (👍, 🙏, 👌, OK hand): a thumbs-up, not a question mark."""
-    return "?" not in text and "？" not in text and all(
-        unicodedata.category(ch)[0] in "PSZ" for ch in text
+    return (
+        "?" not in text
+        and "？" not in text
+        and all(unicodedata.category(ch)[0] in "PSZ" for ch in text)
     )

@@ -1,15 +1,23 @@
-"""The engine run over a store of conversation states: what the stream agent does per event.
+"""The engine run over a store of conversations: what the stream agent does per event and batch.
 
-The store is any mutable mapping of key -> ``ConversationState.to_dict()`` (a faust Table
-in the worker, a dict in tests and benchmarks). The processor writes it only on changed
-transitions and keeps one deadline index and one event clock per partition, so timers
-follow the partition when it moves: the new owner calls ``rebuild`` with its keys.
+The store is any mutable mapping of conversation id -> stored conversation (a faust Table in
+the worker, a dict in tests and benchmarks). The processor reads through it, keeps the writes
+of a batch to itself and hands them over in ``commit``: the worker delivers a batch's outputs
+first and commits the state second, so a crash in between loses no output.
+
+The reverse crash (state committed, input offsets not yet) re-delivers events whose effect is
+already stored: each stored conversation records the last input position applied per input,
+and an event at or before it is skipped, so a re-delivered customer message never re-opens a
+wait that was answered.
+
+A stored conversation is ``{"p": partition, "s": ConversationState.to_dict(), "a": {input:
+[offset, index]}}``; ``index`` numbers the events one raw record became. The partition lets a
+new owner rebuild its timers from the keys that moved with the partition.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from datetime import datetime
 from typing import Any
 
@@ -19,52 +27,84 @@ from pipeline.latency.state import ConversationState
 from pipeline.latency.timers import DeadlineIndex, EventClock
 from schemas.events import CanonicalEvent
 
-
-def state_key(tenant: str, conversation_id: str) -> str:
-    """Table key of a conversation; tenants may reuse conversation ids."""
-    return f"{tenant}\x1f{conversation_id}"
+Stored = dict[str, Any]
+#: Where an event was read: (input name, offset, index of the event within its raw record).
+Position = tuple[str, int, int]
 
 
 class LatencyProcessor:
-    """Applies events and fires due timers against a mapping of stored states."""
+    """Applies events and fires due timers against stored conversations, batching the writes."""
 
-    def __init__(self, policy: SlaPolicy, store: MutableMapping[str, dict[str, Any]]) -> None:
+    def __init__(self, policy: SlaPolicy, store: MutableMapping[str, Stored]) -> None:
         self.policy = policy
         self.store = store
         self.clock = EventClock()
-        self._indexes: defaultdict[int, DeadlineIndex] = defaultdict(DeadlineIndex)
+        self._indexes: dict[int, DeadlineIndex] = {}
+        self._pending: dict[str, Stored | None] = {}
 
-    def process(self, event: CanonicalEvent, partition: int = 0) -> list[Output]:
-        """Apply one event; call ``fire`` after it (or after a batch) to raise what is due."""
-        key = state_key(event.tenant, event.conversation_id)
-        transition = apply_event(self._load(key), event, self.policy)
-        self.clock.observe(partition, event.occurred_at)
+    def process(
+        self,
+        event: CanonicalEvent,
+        partition: int = 0,
+        *,
+        source: str = "",
+        position: Position | None = None,
+    ) -> list[Output]:
+        """Apply one event; call ``fire`` after it to raise what became due.
+
+        ``source`` names the upstream input for the partition's clock (see EventClock);
+        ``position`` is where the event was read, to skip it when it is re-delivered.
+        """
+        key = event.conversation_id
+        stored = self._read(key)
+        applied = dict(stored["a"]) if stored else {}
+        if position is not None and _already_applied(applied, position):
+            return []
+        self.clock.observe(partition, event.occurred_at, source)
+        transition = apply_event(_state_of(stored), event, self.policy)
         if transition.changed:
-            self._save(partition, key, transition.state)
+            if position is not None:
+                applied[position[0]] = [position[1], position[2]]
+            self._write(partition, key, transition.state, applied)
         return transition.outputs
 
     def fire(self, partition: int, wall_now: datetime, caught_up: bool) -> list[Output]:
         """Raise reminders and breaches due on ``partition`` by its clock (see EventClock)."""
         now = self.clock.now(partition, wall_now, caught_up)
+        index = self._index(partition)
         outputs: list[Output] = []
-        for key in self._indexes[partition].pop_due(now):
-            state = self._load(str(key))
-            if state is None:
+        for key in index.pop_due(now):
+            stored = self._read(str(key))
+            state = _state_of(stored)
+            if stored is None or state is None:
                 continue
             transition = fire_due(state, now, self.policy)
             outputs.extend(transition.outputs)
             if transition.changed:
-                self._save(partition, str(key), transition.state)
+                self._write(partition, str(key), transition.state, stored["a"])
             else:
-                self._indexes[partition].schedule(key, next_due(state))
+                index.schedule(key, next_due(state))
         return outputs
 
-    def rebuild(self, partition: int, keys: Iterable[str]) -> int:
-        """Re-index the timers of an assigned partition from its stored states; returns count."""
+    def due(self, partition: int) -> datetime | None:
+        """The earliest pending deadline or reminder of ``partition``."""
+        return self._index(partition).peek()
+
+    def commit(self) -> int:
+        """Write the pending states to the store (after their outputs were delivered)."""
+        pending, self._pending = self._pending, {}
+        for key, stored in pending.items():
+            if stored is None:
+                self.store.pop(key, None)
+            else:
+                self.store[key] = stored
+        return len(pending)
+
+    def rebuild(self, partition: int, keys: list[str] | None = None) -> int:
+        """Re-index the timers of an assigned partition from the store; returns their count."""
         index = self._indexes[partition] = DeadlineIndex()
-        for key in keys:
-            state = self._load(key)
-            index.schedule(key, next_due(state))
+        for key, stored in self._stored_on(partition, keys):
+            index.schedule(key, next_due(_state_of(stored)))
         return len(index)
 
     def revoke(self, partition: int) -> None:
@@ -72,16 +112,52 @@ class LatencyProcessor:
         self._indexes.pop(partition, None)
         self.clock.forget(partition)
 
-    def pending_timers(self, partition: int) -> int:
-        return len(self._indexes[partition])
+    def partitions(self) -> list[int]:
+        return sorted(self._indexes)
 
-    def _load(self, key: str) -> ConversationState | None:
-        stored = self.store.get(key)
-        return None if stored is None else ConversationState.from_dict(stored)
+    def pending_timers(self, partition: int | None = None) -> int:
+        if partition is None:
+            return sum(len(index) for index in self._indexes.values())
+        return len(self._index(partition))
 
-    def _save(self, partition: int, key: str, state: ConversationState | None) -> None:
-        if state is None:
-            self.store.pop(key, None)
-        else:
-            self.store[key] = state.to_dict()
-        self._indexes[partition].schedule(key, next_due(state))
+    def _index(self, partition: int) -> DeadlineIndex:
+        """A partition first seen here (assigned, or moved in) gets its timers from the store."""
+        if partition not in self._indexes:
+            self.rebuild(partition)
+        return self._indexes[partition]
+
+    def _stored_on(self, partition: int, keys: list[str] | None) -> Iterator[tuple[str, Stored]]:
+        if keys is not None:
+            for key in keys:
+                if (stored := self._read(key)) is not None:
+                    yield key, stored
+            return
+        for key, stored in list(self.store.items()):
+            if stored and stored.get("p") == partition:
+                yield key, stored
+
+    def _read(self, key: str) -> Stored | None:
+        if key in self._pending:
+            return self._pending[key]
+        return self.store.get(key)
+
+    def _write(
+        self,
+        partition: int,
+        key: str,
+        state: ConversationState | None,
+        applied: dict[str, list[int]],
+    ) -> None:
+        self._pending[key] = (
+            None if state is None else {"p": partition, "s": state.to_dict(), "a": applied}
+        )
+        self._index(partition).schedule(key, next_due(state))
+
+
+def _state_of(stored: Stored | None) -> ConversationState | None:
+    return None if stored is None else ConversationState.from_dict(stored["s"])
+
+
+def _already_applied(applied: dict[str, list[int]], position: Position) -> bool:
+    last = applied.get(position[0])
+    return last is not None and (position[1], position[2]) <= (last[0], last[1])

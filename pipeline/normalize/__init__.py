@@ -109,8 +109,12 @@ def _rejection(
 ) -> Rejection:
     truncated = len(raw) > RAW_PREFIX_BYTES and reason == "too_large"
     return Rejection(
-        source=source, reason=reason, message=message,
-        raw=raw[:RAW_PREFIX_BYTES] if truncated else raw, raw_truncated=truncated, **where,
+        source=source,
+        reason=reason,
+        message=message,
+        raw=raw[:RAW_PREFIX_BYTES] if truncated else raw,
+        raw_truncated=truncated,
+        **where,
     )
 
 
@@ -124,8 +128,11 @@ def _adapt(source: str, raw: bytes, ctx: NormalizeContext) -> Outcome:
         raise Reject("empty", "the record is empty")
     family = Source(source)
     factory = EventFactory(
-        source=family, directory=ctx.directory, tenant=ctx.tenant,
-        max_text_chars=ctx.max_text_chars, now=ctx.now(),
+        source=family,
+        directory=ctx.directory,
+        tenant=ctx.tenant,
+        max_text_chars=ctx.max_text_chars,
+        now=ctx.now(),
     )
     return _FAMILIES[family](body, factory, ctx)
 

@@ -54,13 +54,27 @@ _FIELD_KINDS = {
     "customer_level": EventKind.RATING_CHANGED,
 }
 _ORIGINS = {
-    "ui": "ui", "web": "ui", "app": "ui", "手动": "ui",
-    "api": "api", "openapi": "api", "接口": "api",
-    "auto": "automatic", "automatic": "automatic", "自动分配": "automatic", "回收规则": "automatic",
-    "workflow": "automatic", "系统": "automatic",
+    "ui": "ui",
+    "web": "ui",
+    "app": "ui",
+    "手动": "ui",
+    "api": "api",
+    "openapi": "api",
+    "接口": "api",
+    "auto": "automatic",
+    "automatic": "automatic",
+    "自动分配": "automatic",
+    "回收规则": "automatic",
+    "workflow": "automatic",
+    "系统": "automatic",
 }
-_OBJECT_TYPES = {"LeadsObj": "lead", "AccountObj": "customer", "NewOpportunityObj": "opportunity",
-                 "OpportunityObj": "opportunity", "ContactObj": "contact"}
+_OBJECT_TYPES = {
+    "LeadsObj": "lead",
+    "AccountObj": "customer",
+    "NewOpportunityObj": "opportunity",
+    "OpportunityObj": "opportunity",
+    "ContactObj": "contact",
+}
 
 
 def looks_like_oplog(doc: Mapping[str, Any]) -> bool:
@@ -81,8 +95,11 @@ def _changes(doc: Mapping[str, Any]) -> list[Change]:
     if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
         raise Reject("wrong_type", "changes must be a list of objects")
     return [
-        (opt_str(row, "fieldApiName", f"changes[{n}]"), _value_id(row.get("oldValue")),
-         _value_id(row.get("newValue")))
+        (
+            opt_str(row, "fieldApiName", f"changes[{n}]"),
+            _value_id(row.get("oldValue")),
+            _value_id(row.get("newValue")),
+        )
         for n, row in enumerate(rows)
     ]
 
@@ -95,8 +112,10 @@ def _planned(kind: EventKind, changes: list[Change]) -> list[tuple[EventKind, st
     if kind is EventKind.FIELD_CHANGED:
         planned = [(_FIELD_KINDS.get(f.lower(), kind), f, old, new) for f, old, new in changes]
         return planned or [(kind, "", "", "")]
-    wanted = {EventKind.STAGE_CHANGED: ("stage", "leads_stage"),
-              EventKind.RATING_CHANGED: ("rating", "level", "customer_level")}.get(kind, ("owner",))
+    wanted = {
+        EventKind.STAGE_CHANGED: ("stage", "leads_stage"),
+        EventKind.RATING_CHANGED: ("rating", "level", "customer_level"),
+    }.get(kind, ("owner",))
     match = next((c for c in changes if c[0].lower() in wanted), None)
     if match is None and kind in (EventKind.STAGE_CHANGED, EventKind.RATING_CHANGED) and changes:
         match = changes[0]
@@ -132,16 +151,28 @@ def adapt(doc: Mapping[str, Any], factory: EventFactory) -> list[CanonicalEvent]
         source_id = log_id if len(planned) == 1 else f"{log_id}:{field}"
         events.append(
             factory.make(
-                source_format=FORMAT, source_id=source_id, occurred_at=occurred_at,
-                kind=event_kind, actor=Actor.SYSTEM if automatic else Actor.REP,
-                actor_id=operator_id, rep=rep, customer=customer,
-                conversation_id=f"crm:{record_id}", text=opt_str(doc, "message"),
+                source_format=FORMAT,
+                source_id=source_id,
+                occurred_at=occurred_at,
+                kind=event_kind,
+                actor=Actor.SYSTEM if automatic else Actor.REP,
+                actor_id=operator_id,
+                rep=rep,
+                customer=customer,
+                conversation_id=f"crm:{record_id}",
+                text=opt_str(doc, "message"),
                 tier=tier_from_rating(event_kind, new),
-                attrs={"field": field, "old_value": old, "new_value": new, "origin": origin,
-                       "object_type": object_type, "operation": operation,
-                       "pool_action": pool_action,
-                       "operator_name": opt_any_str(operator, "name"),
-                       "department": opt_any_str(operator, "department")},
+                attrs={
+                    "field": field,
+                    "old_value": old,
+                    "new_value": new,
+                    "origin": origin,
+                    "object_type": object_type,
+                    "operation": operation,
+                    "pool_action": pool_action,
+                    "operator_name": opt_any_str(operator, "name"),
+                    "department": opt_any_str(operator, "department"),
+                },
             )
         )
     return events

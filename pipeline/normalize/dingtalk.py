@@ -74,10 +74,17 @@ def _robot(doc: Mapping[str, Any], factory: EventFactory) -> CanonicalEvent:
         "title": opt_str(doc, "conversationTitle"),
     }
     return factory.make(
-        source_format="dingtalk_robot", source_id=msg_id, occurred_at=occurred_at,
+        source_format="dingtalk_robot",
+        source_id=msg_id,
+        occurred_at=occurred_at,
         kind=_ROBOT_KINDS.get(msgtype, EventKind.OTHER),
-        actor=Actor.REP if staff else Actor.CUSTOMER, actor_id=actor_id, rep=rep,
-        customer=customer, conversation_id=conversation, text=text, attrs=attrs,
+        actor=Actor.REP if staff else Actor.CUSTOMER,
+        actor_id=actor_id,
+        rep=rep,
+        customer=customer,
+        conversation_id=conversation,
+        text=text,
+        attrs=attrs,
     )
 
 
@@ -112,15 +119,21 @@ def _track_events(doc: Mapping[str, Any], factory: EventFactory) -> list[Canonic
         occurred_at = parse_epoch(track.get("gmtCreate", fallback_time), "ms", factory.now)
         events.append(
             factory.make(
-                source_format="dingtalk_crm_track", source_id=f"track:{envelope_id}:{index}",
-                occurred_at=occurred_at, kind=EventKind.CONTACT_CHANGED,
-                actor=Actor.REP if creator else Actor.SYSTEM, actor_id=creator,
+                source_format="dingtalk_crm_track",
+                source_id=f"track:{envelope_id}:{index}",
+                occurred_at=occurred_at,
+                kind=EventKind.CONTACT_CHANGED,
+                actor=Actor.REP if creator else Actor.SYSTEM,
+                actor_id=creator,
                 rep=resolve_rep(factory.directory, "dingtalk", creator),
                 customer=resolve_customer(factory.directory, "dingtalk", customer_raw),
                 conversation_id=f"dingtalk:crm:{customer_raw}",
                 text=opt_any_str(track, "content"),
-                attrs={"change_type": TRACK_EVENT, "track_type": opt_any_str(track, "type"),
-                       "track_subtype": opt_any_str(track, "subType")},
+                attrs={
+                    "change_type": TRACK_EVENT,
+                    "track_type": opt_any_str(track, "type"),
+                    "track_subtype": opt_any_str(track, "subType"),
+                },
             )
         )
     return events
@@ -134,10 +147,14 @@ def _membership(doc: Mapping[str, Any], factory: EventFactory) -> CanonicalEvent
     members = opt_str_list(doc, "UserId")
     digest = hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()[:24]
     return factory.make(
-        source_format="dingtalk_group_event", source_id=f"group:{digest}",
-        occurred_at=occurred_at, kind=EventKind.MEMBERSHIP,
-        actor=Actor.REP if operator else Actor.SYSTEM, actor_id=operator,
-        rep=resolve_rep(factory.directory, "dingtalk", operator), customer=Party(),
+        source_format="dingtalk_group_event",
+        source_id=f"group:{digest}",
+        occurred_at=occurred_at,
+        kind=EventKind.MEMBERSHIP,
+        actor=Actor.REP if operator else Actor.SYSTEM,
+        actor_id=operator,
+        rep=resolve_rep(factory.directory, "dingtalk", operator),
+        customer=Party(),
         conversation_id=chat_id,
         attrs={"change_type": event_type, "members": ",".join(members)},
     )

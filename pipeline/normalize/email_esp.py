@@ -20,8 +20,9 @@ from pipeline.normalize.payload import get_obj, get_str, opt_any_str, opt_obj, o
 from pipeline.timestamps import TimestampError, parse_epoch, parse_iso8601
 from schemas.events import Actor, CanonicalEvent, EventKind
 
-_RECIPIENT_ACTIONS = frozenset({"open", "click", "opened", "clicked", "unsubscribe",
-                                "spamreport", "complained", "complaint"})
+_RECIPIENT_ACTIONS = frozenset(
+    {"open", "click", "opened", "clicked", "unsubscribe", "spamreport", "complained", "complaint"}
+)
 
 
 def message_key(message_id: str) -> str:
@@ -49,13 +50,21 @@ def _sendgrid_event(item: Mapping[str, Any], factory: EventFactory) -> Canonical
     rep_id = opt_any_str(item, "rep_id")  # a custom arg senders may attach
     rep = resolve_rep(factory.directory, "rep", rep_id) if rep_id else Party(id=customer.owner)
     return factory.make(
-        source_format="sendgrid", source_id=event_id,
+        source_format="sendgrid",
+        source_id=event_id,
         occurred_at=parse_epoch(item.get("timestamp"), "s", factory.now),
-        kind=EventKind.EMAIL_STATUS, actor=_status_actor(status), actor_id=recipient,
+        kind=EventKind.EMAIL_STATUS,
+        actor=_status_actor(status),
+        actor_id=recipient,
         rep=rep,
-        customer=customer, conversation_id=conversation,
-        attrs={"status": status, "url": opt_any_str(item, "url"),
-               "reason": opt_any_str(item, "reason"), "message_id": smtp_id},
+        customer=customer,
+        conversation_id=conversation,
+        attrs={
+            "status": status,
+            "url": opt_any_str(item, "url"),
+            "reason": opt_any_str(item, "reason"),
+            "message_id": smtp_id,
+        },
     )
 
 
@@ -95,14 +104,21 @@ def mailgun(doc: Mapping[str, Any], factory: EventFactory, key: str | None) -> C
     recipient = opt_str(data, "recipient", "event-data")
     sender = address_of(opt_str(headers, "from", "headers"))
     return factory.make(
-        source_format="mailgun", source_id=get_str(data, "id", "event-data"),
+        source_format="mailgun",
+        source_id=get_str(data, "id", "event-data"),
         occurred_at=parse_epoch(data.get("timestamp"), "s", factory.now),
-        kind=EventKind.EMAIL_STATUS, actor=_status_actor(status), actor_id=recipient,
+        kind=EventKind.EMAIL_STATUS,
+        actor=_status_actor(status),
+        actor_id=recipient,
         rep=resolve_rep(factory.directory, "email", sender),
         customer=resolve_customer(factory.directory, "email", recipient),
         conversation_id=f"email:{message_id}" if message_id else f"email:mg:{data['id']}",
-        attrs={"status": status, "subject": opt_str(headers, "subject", "headers"),
-               "url": opt_any_str(data, "url"), "message_id": message_id},
+        attrs={
+            "status": status,
+            "subject": opt_str(headers, "subject", "headers"),
+            "url": opt_any_str(data, "url"),
+            "message_id": message_id,
+        },
     )
 
 
@@ -133,12 +149,19 @@ def ses(doc: Mapping[str, Any], factory: EventFactory) -> CanonicalEvent:
         raise Reject("wrong_type", "mail.destination must be a list of strings")
     detail_key = opt_any_str(detail, "timestamp") or opt_any_str(detail, "feedbackId")
     return factory.make(
-        source_format="ses", source_id=f"ses:{ses_id}:{status}:{detail_key}",
-        occurred_at=parse_iso8601(stamp, factory.now), kind=EventKind.EMAIL_STATUS,
-        actor=_status_actor(status), actor_id=recipient,
+        source_format="ses",
+        source_id=f"ses:{ses_id}:{status}:{detail_key}",
+        occurred_at=parse_iso8601(stamp, factory.now),
+        kind=EventKind.EMAIL_STATUS,
+        actor=_status_actor(status),
+        actor_id=recipient,
         rep=resolve_rep(factory.directory, "email", address_of(opt_str(mail, "source", "mail"))),
         customer=resolve_customer(factory.directory, "email", recipient),
         conversation_id=f"email:{header_id}" if header_id else f"email:ses:{ses_id}",
-        attrs={"status": status, "subject": opt_any_str(common, "subject"),
-               "url": opt_any_str(detail, "link"), "message_id": header_id},
+        attrs={
+            "status": status,
+            "subject": opt_any_str(common, "subject"),
+            "url": opt_any_str(detail, "link"),
+            "message_id": header_id,
+        },
     )

@@ -34,8 +34,9 @@ _QUOTE_START = re.compile(
 
 
 def looks_like_rfc822(raw: bytes) -> bool:
-    return bool(_HEADER_LINE.match(raw)) and (b"\n\n" in raw or b"\r\n\r\n" in raw or
-                                              b"message-id" in raw[:4096].lower())
+    return bool(_HEADER_LINE.match(raw)) and (
+        b"\n\n" in raw or b"\r\n\r\n" in raw or b"message-id" in raw[:4096].lower()
+    )
 
 
 def headers_from_json(doc: Mapping[str, Any]) -> tuple[dict[str, str], str]:
@@ -131,9 +132,21 @@ def adapt(headers: Mapping[str, str], body: str, factory: EventFactory) -> Canon
     subject = headers.get("subject", "")
     text = "\n\n".join(part for part in (subject, strip_quoted(body).strip()) if part)
     return factory.make(
-        source_format=FORMAT, source_id=own_id, occurred_at=occurred_at,
-        kind=EventKind.EMAIL_SENT, actor=actor, actor_id=sender, rep=rep, customer=customer,
-        conversation_id=f"email:{root}", text=text, parent_id=parent,
-        attrs={"subject": subject, "auto_reply": "1" if auto_reply else "",
-               "internal": "1" if internal else "", "to": ",".join(recipients)},
+        source_format=FORMAT,
+        source_id=own_id,
+        occurred_at=occurred_at,
+        kind=EventKind.EMAIL_SENT,
+        actor=actor,
+        actor_id=sender,
+        rep=rep,
+        customer=customer,
+        conversation_id=f"email:{root}",
+        text=text,
+        parent_id=parent,
+        attrs={
+            "subject": subject,
+            "auto_reply": "1" if auto_reply else "",
+            "internal": "1" if internal else "",
+            "to": ",".join(recipients),
+        },
     )

@@ -16,7 +16,7 @@ _BOM = b"\xef\xbb\xbf"
 def strip_raw(raw: bytes) -> bytes:
     """Drop a leading BOM, NUL bytes and surrounding whitespace before parsing."""
     if raw.startswith(_BOM):
-        raw = raw[len(_BOM):]
+        raw = raw[len(_BOM) :]
     if b"\x00" in raw:
         raw = raw.replace(b"\x00", b"")
     return raw.strip()

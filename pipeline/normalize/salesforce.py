@@ -78,13 +78,23 @@ def history(doc: Mapping[str, Any], factory: EventFactory) -> list[CanonicalEven
     rep = resolve_rep(directory, "crm", new_value if kind is EventKind.OWNER_CHANGED else editor)
     return [
         factory.make(
-            source_format="salesforce_history", source_id=row_id,
-            occurred_at=parse_iso8601(doc.get("CreatedDate"), factory.now), kind=kind,
-            actor=Actor.REP if editor else Actor.SYSTEM, actor_id=editor, rep=rep,
+            source_format="salesforce_history",
+            source_id=row_id,
+            occurred_at=parse_iso8601(doc.get("CreatedDate"), factory.now),
+            kind=kind,
+            actor=Actor.REP if editor else Actor.SYSTEM,
+            actor_id=editor,
+            rep=rep,
             customer=resolve_customer(directory, "crm", record_id),
-            conversation_id=f"crm:{record_id}", tier=tier_from_rating(kind, new_value),
-            attrs={"field": field, "old_value": old_value, "new_value": new_value,
-                   "object_type": object_type, "data_type": data_type},
+            conversation_id=f"crm:{record_id}",
+            tier=tier_from_rating(kind, new_value),
+            attrs={
+                "field": field,
+                "old_value": old_value,
+                "new_value": new_value,
+                "object_type": object_type,
+                "data_type": data_type,
+            },
         )
     ]
 
@@ -107,8 +117,10 @@ def cdc(body: Mapping[str, Any], factory: EventFactory) -> list[CanonicalEvent]:
     occurred_at = parse_epoch(header.get("commitTimestamp"), "ms", factory.now)
     user = opt_str(header, "commitUser", "ChangeEventHeader")
     base_id = ":".join(
-        (get_str(header, "transactionKey", "ChangeEventHeader"),
-         opt_any_str(header, "sequenceNumber"))
+        (
+            get_str(header, "transactionKey", "ChangeEventHeader"),
+            opt_any_str(header, "sequenceNumber"),
+        )
     )
     changes: list[tuple[str, EventKind]]
     if change_type == "CREATE":
@@ -135,13 +147,21 @@ def cdc(body: Mapping[str, Any], factory: EventFactory) -> list[CanonicalEvent]:
                 factory.make(
                     source_format="salesforce_cdc",
                     source_id=f"cdc:{base_id}:{record_id}:{field or change_type.lower()}",
-                    occurred_at=occurred_at, kind=kind,
+                    occurred_at=occurred_at,
+                    kind=kind,
                     actor=Actor.SYSTEM if origin == "automatic" or not user else Actor.REP,
-                    actor_id=user, rep=rep,
+                    actor_id=user,
+                    rep=rep,
                     customer=resolve_customer(directory, "crm", record_id),
-                    conversation_id=f"crm:{record_id}", tier=tier_from_rating(kind, new_value),
-                    attrs={"field": field, "new_value": new_value, "object_type": entity,
-                           "change_type": change_type, "origin": origin},
+                    conversation_id=f"crm:{record_id}",
+                    tier=tier_from_rating(kind, new_value),
+                    attrs={
+                        "field": field,
+                        "new_value": new_value,
+                        "object_type": entity,
+                        "change_type": change_type,
+                        "origin": origin,
+                    },
                 )
             )
     return events

@@ -99,7 +99,9 @@ def _payload_text(msgtype: str, payload: Mapping[str, Any]) -> tuple[str, dict[s
     if msgtype == "calendar":
         title = opt_any_str(payload, "title")
         return "\n".join(p for p in (title, opt_any_str(payload, "remarks")) if p), {
-            "title": title, "place": opt_any_str(payload, "place")}
+            "title": title,
+            "place": opt_any_str(payload, "place"),
+        }
     if msgtype == "location":
         return opt_any_str(payload, "address"), {"title": opt_any_str(payload, "title")}
     if msgtype == "card":
@@ -116,10 +118,15 @@ def _switch(doc: Mapping[str, Any], factory: EventFactory) -> CanonicalEvent:
     staff = is_staff(factory, user)
     rep = resolve_rep(factory.directory, "wecom", user) if staff else Party()
     return factory.make(
-        source_format=FORMAT, source_id=msgid,
+        source_format=FORMAT,
+        source_id=msgid,
         occurred_at=parse_epoch(doc.get("time"), "ms", factory.now),
-        kind=EventKind.SWITCH, actor=Actor.REP if staff else Actor.CUSTOMER, actor_id=user,
-        rep=rep, customer=Party(), conversation_id=f"wecom:{user}",
+        kind=EventKind.SWITCH,
+        actor=Actor.REP if staff else Actor.CUSTOMER,
+        actor_id=user,
+        rep=rep,
+        customer=Party(),
+        conversation_id=f"wecom:{user}",
         attrs={"msgtype": "switch"},
     )
 
@@ -172,8 +179,16 @@ def adapt(doc: Mapping[str, Any], factory: EventFactory) -> list[CanonicalEvent]
     attrs |= {"msgtype": msgtype or "unknown", "action": action, "room": "1" if room else ""}
     return [
         factory.make(
-            source_format=FORMAT, source_id=msgid, occurred_at=occurred_at, kind=kind,
-            actor=Actor.REP if sender_is_staff else Actor.CUSTOMER, actor_id=actor_id,
-            rep=rep, customer=customer, conversation_id=conversation, text=text, attrs=attrs,
+            source_format=FORMAT,
+            source_id=msgid,
+            occurred_at=occurred_at,
+            kind=kind,
+            actor=Actor.REP if sender_is_staff else Actor.CUSTOMER,
+            actor_id=actor_id,
+            rep=rep,
+            customer=customer,
+            conversation_id=conversation,
+            text=text,
+            attrs=attrs,
         )
     ]

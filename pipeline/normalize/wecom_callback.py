@@ -70,9 +70,16 @@ def adapt(raw: bytes, factory: EventFactory) -> list[CanonicalEvent]:
         attrs |= {"tag_id": tag_id, "tag_type": fields.get("TagType", "")}
         return [
             factory.make(
-                source_format=FORMAT, source_id=_callback_id(fields), occurred_at=occurred_at,
-                kind=EventKind.TAG_CHANGED, actor=Actor.SYSTEM, actor_id="", rep=Party(),
-                customer=Party(), conversation_id=f"wecom:tag:{tag_id or 'list'}", attrs=attrs,
+                source_format=FORMAT,
+                source_id=_callback_id(fields),
+                occurred_at=occurred_at,
+                kind=EventKind.TAG_CHANGED,
+                actor=Actor.SYSTEM,
+                actor_id="",
+                rep=Party(),
+                customer=Party(),
+                conversation_id=f"wecom:tag:{tag_id or 'list'}",
+                attrs=attrs,
             )
         ]
     user = fields.get("UserID", "")
@@ -89,9 +96,15 @@ def adapt(raw: bytes, factory: EventFactory) -> list[CanonicalEvent]:
         conversation = f"wecom:{user or external or event}"
     return [
         factory.make(
-            source_format=FORMAT, source_id=_callback_id(fields), occurred_at=occurred_at,
-            kind=EventKind.CONTACT_CHANGED if known else EventKind.OTHER, actor=actor,
-            actor_id=external if actor is Actor.CUSTOMER else user, rep=rep, customer=customer,
-            conversation_id=conversation, attrs=attrs,
+            source_format=FORMAT,
+            source_id=_callback_id(fields),
+            occurred_at=occurred_at,
+            kind=EventKind.CONTACT_CHANGED if known else EventKind.OTHER,
+            actor=actor,
+            actor_id=external if actor is Actor.CUSTOMER else user,
+            rep=rep,
+            customer=customer,
+            conversation_id=conversation,
+            attrs=attrs,
         )
     ]

@@ -18,9 +18,6 @@ from schemas.latency import Breach, LatencySample
 
 Rows = dict[str, list[dict[str, Any]]]
 
-#: The latency stage's timer tick, which shares the events topic and is no event.
-EVENTS_TOPIC_TICK = b'{"tick":true}'
-
 
 def _local_parts(instant: datetime, zone: ZoneInfo) -> dict[str, Any]:
     local = instant.astimezone(zone)
@@ -126,8 +123,6 @@ def rows_for(
 ) -> Rows:
     """Rows for one Kafka record of the given topic role (events, latency, dlq, alerts)."""
     if topic_role == "events":
-        if value == EVENTS_TOPIC_TICK:
-            return {}
         event = CanonicalEvent.model_validate_json(value)
         return event_rows(event, zone, position, store_text=store_text)
     record = orjson.loads(value)

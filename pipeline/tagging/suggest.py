@@ -28,9 +28,33 @@ _PARTS_OF_SPEECH = ("n", "nz", "vn", "v", "a", "an", "l", "i", "eng")
 # Chat verbs and fillers that accompany every signal and name none.
 _CHAT_FILLERS = frozenset(
     [
-        "可以", "需要", "谢谢", "收到", "知道", "觉得", "没有", "看看", "一下",
-        "一起", "准备", "安排", "回复", "打扰", "方便", "麻烦", "辛苦", "联系",
-        "沟通", "确认", "问题", "东西", "时候", "事情", "情况", "这边", "那边",
+        "可以",
+        "需要",
+        "谢谢",
+        "收到",
+        "知道",
+        "觉得",
+        "没有",
+        "看看",
+        "一下",
+        "一起",
+        "准备",
+        "安排",
+        "回复",
+        "打扰",
+        "方便",
+        "麻烦",
+        "辛苦",
+        "联系",
+        "沟通",
+        "确认",
+        "问题",
+        "东西",
+        "时候",
+        "事情",
+        "情况",
+        "这边",
+        "那边",
         "这块",
     ]
 )
@@ -109,7 +133,5 @@ def _keyword_weights(tagger: Tagger, texts: list[str], method: str) -> dict[str,
     extractor = jieba.analyse.TFIDF() if method == "tfidf" else jieba.analyse.TextRank()
     extractor.tokenizer = extractor.postokenizer = tagging
     extract = extractor.extract_tags if method == "tfidf" else extractor.textrank
-    pairs = extract(
-        document, topK=_CANDIDATE_POOL, withWeight=True, allowPOS=_PARTS_OF_SPEECH
-    )
+    pairs = extract(document, topK=_CANDIDATE_POOL, withWeight=True, allowPOS=_PARTS_OF_SPEECH)
     return dict(pairs)

@@ -35,7 +35,13 @@ DEFAULT_BASE = "default"
 _TOP_KEYS = {"extends", "negation", "competitors", "dictionary", "signals"}
 _NEGATION_KEYS = {"before", "after", "window"}
 _SIGNAL_LISTS = (
-    "keywords", "synonyms", "patterns", "exclusions", "cancel_before", "cancel_after", "remove"
+    "keywords",
+    "synonyms",
+    "patterns",
+    "exclusions",
+    "cancel_before",
+    "cancel_after",
+    "remove",
 )
 _WORD_LISTS = ("keywords", "synonyms", "exclusions", "cancel_before", "cancel_after")
 _SIGNAL_KEYS = {"name", "speaker", "negatable", *_SIGNAL_LISTS}

@@ -57,11 +57,25 @@ breach = ["{endpoint}"]
 def breach(n: int, at: datetime) -> Breach:
     started = at - timedelta(hours=2)
     return Breach(
-        tenant="bench", breach_id=f"b-{n}", kind="first_reply", source="wecom",
-        conversation_id=f"c-{n}", start_event_id=f"e-{n}", rep_id=f"rep-{n % 7}",
-        owner_rep_id="", customer_id=f"cust-{n:05d}", customer_tier="A", started_at=started,
-        deadline=at, sla_s=7200.0, detected_at=at, status="open", closed_at=None,
-        reply_event_id="", latency_s=None, last_customer_signals=("objection_price",),
+        tenant="bench",
+        breach_id=f"b-{n}",
+        kind="first_reply",
+        source="wecom",
+        conversation_id=f"c-{n}",
+        start_event_id=f"e-{n}",
+        rep_id=f"rep-{n % 7}",
+        owner_rep_id="",
+        customer_id=f"cust-{n:05d}",
+        customer_tier="A",
+        started_at=started,
+        deadline=at,
+        sla_s=7200.0,
+        detected_at=at,
+        status="open",
+        closed_at=None,
+        reply_event_id="",
+        latency_s=None,
+        last_customer_signals=("objection_price",),
         last_customer_text="太贵",
     )
 
@@ -80,8 +94,13 @@ async def spread(endpoint: str, count: int, workdir: Path) -> list[float]:
         path = workdir / f"{endpoint}.toml"
         path.write_text(config_text(receiver.base_url, endpoint), encoding="utf-8")
         clock = Clock()
-        service = AlertService(load_alert_config(path, ENV), clock=clock, http=http,
-                               store=InMemoryAlertStateStore(), on_record=lambda r: None)
+        service = AlertService(
+            load_alert_config(path, ENV),
+            clock=clock,
+            http=http,
+            store=InMemoryAlertStateStore(),
+            on_record=lambda r: None,
+        )
         latencies = []
         for n in range(count):
             started = time.perf_counter()
@@ -102,7 +121,9 @@ async def burst(count: int, workdir: Path) -> tuple[list[int], int, float]:
         sent: set[str] = set()
         clock = Clock()
         service = AlertService(
-            load_alert_config(path, ENV), clock=clock, http=http,
+            load_alert_config(path, ENV),
+            clock=clock,
+            http=http,
             store=InMemoryAlertStateStore(),
             on_record=lambda r: sent.add(r.breach_id) if r.status == "sent" else None,
         )
@@ -129,13 +150,17 @@ async def main(count: int) -> None:
         print(f"submit() -> HTTP arrival, {count} breaches spread under 20/60 s, local receiver")
         for endpoint in ("wecom_robot", "wecom_app", "dingtalk_robot"):
             ms = await spread(endpoint, count, workdir)
-            print(f"  {endpoint:15s} p50 {quantile(ms, 0.50):6.2f} ms  "
-                  f"p99 {quantile(ms, 0.99):6.2f} ms  max {max(ms):6.2f} ms  "
-                  f"mean {statistics.fmean(ms):6.2f} ms")
+            print(
+                f"  {endpoint:15s} p50 {quantile(ms, 0.50):6.2f} ms  "
+                f"p99 {quantile(ms, 0.99):6.2f} ms  max {max(ms):6.2f} ms  "
+                f"mean {statistics.fmean(ms):6.2f} ms"
+            )
         per_window, delivered, seconds = await burst(count, workdir)
-        print(f"burst of {count} at one instant -> requests per 60 s window {per_window}, "
-              f"{delivered} alerts delivered in {len(per_window)} window(s), "
-              f"{seconds * 1000:.0f} ms of wall time")
+        print(
+            f"burst of {count} at one instant -> requests per 60 s window {per_window}, "
+            f"{delivered} alerts delivered in {len(per_window)} window(s), "
+            f"{seconds * 1000:.0f} ms of wall time"
+        )
 
 
 if __name__ == "__main__":

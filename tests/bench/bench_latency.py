@@ -107,7 +107,9 @@ def main() -> None:
     gc.collect()
     rss_before = _rss_kib()
     states, index = _open_waits(starts, wall_policy)
-    stored = {key: state.to_dict() for key, state in states.items()}
+    stored = {
+        key: {"p": 0, "s": state.to_dict(), "a": {"raw/0": [0, 0]}} for key, state in states.items()
+    }
     rss_after = _rss_kib()
     tracemalloc.start()
     _, objects_bytes = _traced(lambda: _open_waits(starts, wall_policy))
@@ -178,7 +180,7 @@ def main() -> None:
     _timed(
         "full scan: rebuild timers from the stored states",
         waits,
-        lambda: processor.rebuild(0, list(processor.store)),
+        lambda: processor.rebuild(0),
     )
     processor.clock.observe(0, breach_time)
     outputs = _timed(

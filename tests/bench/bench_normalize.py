@@ -33,10 +33,14 @@ def main() -> None:
             best = min(best, time.perf_counter() - began)
         total_records += len(raws)
         total_seconds += best
-        print(f"{source:<9} {len(raws):>7} records -> {outputs:>7} outputs  "
-              f"{len(raws) / best:>9,.0f} records/s")
-    print(f"{'all':<9} {int(total_records):>7} records                    "
-          f"{total_records / total_seconds:>9,.0f} records/s")
+        print(
+            f"{source:<9} {len(raws):>7} records -> {outputs:>7} outputs  "
+            f"{len(raws) / best:>9,.0f} records/s"
+        )
+    print(
+        f"{'all':<9} {int(total_records):>7} records                    "
+        f"{total_records / total_seconds:>9,.0f} records/s"
+    )
 
 
 if __name__ == "__main__":

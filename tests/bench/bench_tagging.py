@@ -27,12 +27,41 @@ from schemas.events import Actor
 EVAL_FILE = Path(__file__).resolve().parents[1] / "data" / "tagging_eval.jsonl"
 
 SMALL_TALK = [
-    "好的", "收到", "嗯嗯", "好的，谢谢", "👍", "OK", "稍等", "在开会，晚点回你", "辛苦了",
-    "明天{h}点可以吗", "我{h}点到", "到楼下了", "好的{name}，我{day}再联系您", "{name}早上好",
-    "周末愉快", "在路上", "刚到公司", "哈哈哈", "没事没事", "客气了", "收到，谢谢{name}",
-    "{day}上午我都在", "电话打不通，方便回一下吗", "群里说吧", "我问下同事", "马上到",
-    "地址是{city}{road}路{num}号", "您看{day}{h}点方便吗", "{name}，您好", "好滴", "[图片]",
-    "嗯，知道了", "今天{city}下雨了", "我把{name}拉进群了", "这周出差，{day}回来",
+    "好的",
+    "收到",
+    "嗯嗯",
+    "好的，谢谢",
+    "👍",
+    "OK",
+    "稍等",
+    "在开会，晚点回你",
+    "辛苦了",
+    "明天{h}点可以吗",
+    "我{h}点到",
+    "到楼下了",
+    "好的{name}，我{day}再联系您",
+    "{name}早上好",
+    "周末愉快",
+    "在路上",
+    "刚到公司",
+    "哈哈哈",
+    "没事没事",
+    "客气了",
+    "收到，谢谢{name}",
+    "{day}上午我都在",
+    "电话打不通，方便回一下吗",
+    "群里说吧",
+    "我问下同事",
+    "马上到",
+    "地址是{city}{road}路{num}号",
+    "您看{day}{h}点方便吗",
+    "{name}，您好",
+    "好滴",
+    "[图片]",
+    "嗯，知道了",
+    "今天{city}下雨了",
+    "我把{name}拉进群了",
+    "这周出差，{day}回来",
 ]
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 TITLES = ["总", "经理", "工", "主任", "老师", "姐", "哥", "校长", "院长", "总监"]
@@ -51,9 +80,12 @@ def realistic_chat(count: int, seed: int) -> list[tuple[str, Actor]]:
     messages = []
     for _ in range(count):
         fill = {
-            "name": rng.choice(NAMES), "day": rng.choice(DAYS),
+            "name": rng.choice(NAMES),
+            "day": rng.choice(DAYS),
             "h": f"{rng.randint(8, 18)}" + rng.choice(["", "", "半", ":30", ":15"]),
-            "city": rng.choice(CITIES), "road": rng.choice(ROADS), "num": rng.randint(1, 999),
+            "city": rng.choice(CITIES),
+            "road": rng.choice(ROADS),
+            "num": rng.randint(1, 999),
         }
         if rng.random() < 0.25:
             text, actor = rng.choice(labelled)
@@ -93,7 +125,8 @@ def main() -> None:
     segmenter = tagger.segmenter
     sample = messages[: max(1, len(messages) // 10)]
     jieba_rate = rate(
-        "plain jieba lcut (user dict, HMM off)", sample,
+        "plain jieba lcut (user dict, HMM off)",
+        sample,
         lambda text, _: segmenter.cut(normalize_text(text)),
     )
     rate("reference path (plain jieba + rules)", sample, tagger.tag_reference)
@@ -104,8 +137,10 @@ def main() -> None:
     rate("tagger.tag, distinct messages, cold caches", distinct, fresh.tag)
 
     mismatches = sum(tagger.tag(t, a) != tagger.tag_reference(t, a) for t, a in sample)
-    print(f"speed-up over plain jieba: {fast / jieba_rate:.1f}x; "
-          f"fast vs reference mismatches: {mismatches} of {len(sample):,}")
+    print(
+        f"speed-up over plain jieba: {fast / jieba_rate:.1f}x; "
+        f"fast vs reference mismatches: {mismatches} of {len(sample):,}"
+    )
 
 
 if __name__ == "__main__":

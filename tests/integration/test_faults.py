@@ -275,8 +275,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         admin = ServerBackend(clickhouse.url, compress=False)
         migrate(admin, settings_vars={"text_ttl_days": str(settings.text_ttl_days)})
         admin.close()
-        topics = [*runtime.raw_topics(), *runtime.topic_roles()]
-        asyncio.run(create_topics(settings, topics))
+        asyncio.run(create_topics(settings, runtime.all_topics()))
         stack = Stack(broker, clickhouse, settings, env, tmp_path, data, runtime)
         try:
             yield stack

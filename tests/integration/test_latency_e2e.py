@@ -95,7 +95,7 @@ class LiveRun:
 
 async def _live(runtime: Runtime, backend: ClickHouseBackend) -> LiveRun:
     settings = runtime.settings
-    await create_topics(settings, [*runtime.raw_topics(), *runtime.topic_roles()])
+    await create_topics(settings, runtime.all_topics())
     sent_at = datetime.now(UTC).replace(microsecond=0)
     question = _message("live-1", "wmLive01", "wangwu", sent_at, "合同条款法务看完了吗？")
     await produce_raw(settings, {"wecom": [question]}, runtime.normalize_context)
@@ -168,7 +168,7 @@ class RestartRun:
 
 async def _restart(settings: Settings, backend: ClickHouseBackend) -> RestartRun:
     first, second = _runtime(settings), _runtime(settings)
-    await create_topics(settings, [*first.raw_topics(), *first.topic_roles()])
+    await create_topics(settings, first.all_topics())
     question_at = (datetime.now(UTC) - timedelta(minutes=20)).replace(microsecond=0)
     reply_at = question_at + timedelta(minutes=15)
     question = _message("rs-1", "wmRestart01", "wangwu", question_at, "发票什么时候能开？")

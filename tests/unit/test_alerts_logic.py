@@ -38,9 +38,10 @@ T0 = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)
 def test_dingtalk_sign_matches_the_documented_recipe() -> None:
     secret, timestamp = "SEC123abc", 1_700_000_000_000
     digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
-    assert urllib.parse.unquote_plus(dingtalk_sign(secret, timestamp)) == base64.b64encode(
-        digest
-    ).decode()
+    assert (
+        urllib.parse.unquote_plus(dingtalk_sign(secret, timestamp))
+        == base64.b64encode(digest).decode()
+    )
     assert "+" not in dingtalk_sign(secret, timestamp)  # urlencoded, safe in a query
 
 
@@ -123,10 +124,20 @@ def test_hint_prefers_priority_signal_then_kind_then_default() -> None:
 
 def reminder(**changes: object) -> WaitReminder:
     fields: dict[str, object] = dict(
-        tenant="t", reminder_id="r1", breach_id="b1", kind="first_reply", conversation_id="c1",
-        rep_id="lisi", owner_rep_id="lisi", customer_id="cust-9", customer_tier="B",
-        started_at=T0, deadline=T0 + timedelta(hours=4), due_at=T0 + timedelta(hours=3),
-        last_customer_signals=("quote",), last_customer_text="报价呢",
+        tenant="t",
+        reminder_id="r1",
+        breach_id="b1",
+        kind="first_reply",
+        conversation_id="c1",
+        rep_id="lisi",
+        owner_rep_id="lisi",
+        customer_id="cust-9",
+        customer_tier="B",
+        started_at=T0,
+        deadline=T0 + timedelta(hours=4),
+        due_at=T0 + timedelta(hours=3),
+        last_customer_signals=("quote",),
+        last_customer_text="报价呢",
     )
     fields.update(changes)
     return WaitReminder(**fields)
@@ -134,8 +145,12 @@ def reminder(**changes: object) -> WaitReminder:
 
 def test_section_says_who_customer_wait_signals_hint_and_link() -> None:
     rendered = render_section(
-        reminder(), "reminder", now=T0 + timedelta(hours=3, minutes=5),
-        rep=RepContact(rep_id="lisi", name="李四"), hints=hints(), sla_s=14400,
+        reminder(),
+        "reminder",
+        now=T0 + timedelta(hours=3, minutes=5),
+        rep=RepContact(rep_id="lisi", name="李四"),
+        hints=hints(),
+        sla_s=14400,
         crm_url_template="https://crm/c/{customer_id}?tab=log",
     )
     assert rendered.headline == "即将超时提醒：李四 / cust-9"
@@ -156,8 +171,13 @@ def test_section_says_who_customer_wait_signals_hint_and_link() -> None:
 
 def test_section_without_rep_or_tier_still_reads() -> None:
     rendered = render_section(
-        reminder(rep_id="", owner_rep_id="", customer_tier="", customer_id=""), "breach",
-        now=T0, rep=None, hints=hints(), sla_s=0, crm_url_template="https://crm/{customer_id}",
+        reminder(rep_id="", owner_rep_id="", customer_tier="", customer_id=""),
+        "breach",
+        now=T0,
+        rep=None,
+        hints=hints(),
+        sla_s=0,
+        crm_url_template="https://crm/{customer_id}",
     )
     assert "> 销售：**未分配**" in rendered.section and "（未分级类）" in rendered.section
     assert "CRM" not in rendered.section  # no customer, no link
@@ -176,20 +196,27 @@ def test_digest_lists_every_alert_and_mentions_each_person_once() -> None:
 
 
 def config() -> AlertConfig:
-    return AlertConfig.model_validate({
-        "default_team": "east",
-        "endpoints": {"robot": {"channel": "webhook", "url": "http://x"}},
-        "teams": {
-            "east": {"lead": "zhang", "director": "wang", "reminder": ["robot"],
-                     "breach": ["robot"], "escalation": ["robot"]},
-            "west": {"lead": "qian", "breach": ["robot"]},
-        },
-        "reps": [
-            {"rep_id": "lisi", "team": "east", "wecom_userid": "LiSi"},
-            {"rep_id": "zhao", "team": "west", "team_lead": "own_lead"},
-            {"rep_id": "zhang", "name": "张三", "wecom_userid": "ZS"},
-        ],
-    })
+    return AlertConfig.model_validate(
+        {
+            "default_team": "east",
+            "endpoints": {"robot": {"channel": "webhook", "url": "http://x"}},
+            "teams": {
+                "east": {
+                    "lead": "zhang",
+                    "director": "wang",
+                    "reminder": ["robot"],
+                    "breach": ["robot"],
+                    "escalation": ["robot"],
+                },
+                "west": {"lead": "qian", "breach": ["robot"]},
+            },
+            "reps": [
+                {"rep_id": "lisi", "team": "east", "wecom_userid": "LiSi"},
+                {"rep_id": "zhao", "team": "west", "team_lead": "own_lead"},
+                {"rep_id": "zhang", "name": "张三", "wecom_userid": "ZS"},
+            ],
+        }
+    )
 
 
 def test_routes_by_stage_rep_team_lead_director() -> None:
@@ -219,7 +246,7 @@ def test_unroutable_alerts_say_why() -> None:
 def test_alert_id_is_deterministic_and_distinguishes_each_part() -> None:
     parts = ("t", "b1", "breach", "zhang", "robot")
     assert alert_id(*parts) == alert_id(*parts)
-    variants = {alert_id(*parts[:i], "x", *parts[i + 1:]) for i in range(len(parts))}
+    variants = {alert_id(*parts[:i], "x", *parts[i + 1 :]) for i in range(len(parts))}
     assert alert_id(*parts) not in variants and len(variants) == len(parts)
 
 

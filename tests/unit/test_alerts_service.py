@@ -16,17 +16,37 @@ NOW = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)
 
 def breach(status: str = "open", rep: str = "lisi") -> Breach:
     return Breach(
-        tenant="t", breach_id="b1", kind="first_reply", source="wecom", conversation_id="c1",
-        start_event_id="e1", rep_id=rep, owner_rep_id=rep, customer_id="cust-1",
-        customer_tier="B", started_at=NOW - timedelta(hours=3), deadline=NOW - timedelta(hours=1),
-        sla_s=7200.0, detected_at=NOW, status=status, closed_at=None, reply_event_id="",
-        latency_s=None, last_customer_signals=(), last_customer_text="",
+        tenant="t",
+        breach_id="b1",
+        kind="first_reply",
+        source="wecom",
+        conversation_id="c1",
+        start_event_id="e1",
+        rep_id=rep,
+        owner_rep_id=rep,
+        customer_id="cust-1",
+        customer_tier="B",
+        started_at=NOW - timedelta(hours=3),
+        deadline=NOW - timedelta(hours=1),
+        sla_s=7200.0,
+        detected_at=NOW,
+        status=status,
+        closed_at=None,
+        reply_event_id="",
+        latency_s=None,
+        last_customer_signals=(),
+        last_customer_text="",
     )
 
 
 def service(config: AlertConfig, records: list[AlertRecord], **kwargs: object) -> AlertService:
-    return AlertService(config, clock=lambda: NOW, store=InMemoryAlertStateStore(),
-                        on_record=kwargs.pop("on_record", records.append), **kwargs)
+    return AlertService(
+        config,
+        clock=lambda: NOW,
+        store=InMemoryAlertStateStore(),
+        on_record=kwargs.pop("on_record", records.append),
+        **kwargs,
+    )
 
 
 def test_unroutable_breach_is_recorded_dead_once_with_reason() -> None:
@@ -58,14 +78,22 @@ def test_something_that_is_not_a_breach_is_counted_not_raised() -> None:
 
 
 def webhook_config() -> AlertConfig:
-    return AlertConfig.model_validate({
-        "default_team": "east",
-        "delivery": {"timeout_s": 0.5},
-        "endpoints": {"hook": {"channel": "webhook", "url": "http://127.0.0.1:9/closed"}},
-        "teams": {"east": {"lead": "zhang", "director": "wang", "breach": ["hook"],
-                           "escalation": ["hook"]}},
-        "escalation": {"after_s": 0},
-    })
+    return AlertConfig.model_validate(
+        {
+            "default_team": "east",
+            "delivery": {"timeout_s": 0.5},
+            "endpoints": {"hook": {"channel": "webhook", "url": "http://127.0.0.1:9/closed"}},
+            "teams": {
+                "east": {
+                    "lead": "zhang",
+                    "director": "wang",
+                    "breach": ["hook"],
+                    "escalation": ["hook"],
+                }
+            },
+            "escalation": {"after_s": 0},
+        }
+    )
 
 
 def test_closed_breach_alone_sends_nothing_and_cancels_escalation() -> None:

@@ -469,11 +469,13 @@ def test_timer_with_a_naive_clock_is_a_clear_error() -> None:
 
 
 def test_a_closing_thank_you_after_the_answer_opens_no_wait() -> None:
-    state, outputs = run([
-        customer(at(3, 3, 10), text="报价单什么时候能发？"),
-        rep(at(3, 3, 10, 30), text="今天下午发您"),
-        customer(at(3, 3, 10, 31), text="好的，谢谢！👍"),
-    ])
+    state, outputs = run(
+        [
+            customer(at(3, 3, 10), text="报价单什么时候能发？"),
+            rep(at(3, 3, 10, 30), text="今天下午发您"),
+            customer(at(3, 3, 10, 31), text="好的，谢谢！👍"),
+        ]
+    )
     assert len(samples(outputs)) == 1
     assert state is None or state.wait_of("first_reply") is None
     assert next_due(state) is None  # nothing will ever breach

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 
 from pipeline.latency import BusinessCalendar, DeadlineIndex, EventClock, SlaPolicy
-from pipeline.latency.processor import LatencyProcessor, state_key
+from pipeline.latency.processor import LatencyProcessor
 from schemas.events import CanonicalEvent
 from schemas.latency import Breach, LatencySample, WaitReminder
 
@@ -175,6 +175,7 @@ def test_new_owner_of_a_partition_rebuilds_timers_from_the_store() -> None:
     first = LatencyProcessor(POLICY, store)
     first.process(message("customer", minutes(0), "moved"), 3)
     first.process(message("customer", minutes(1), "no-sla", tier="C"), 3)
+    first.commit()
     first.revoke(3)
     second = LatencyProcessor(POLICY, store)  # another worker, same changelog-backed store
     assert second.rebuild(3, list(store)) == 1
@@ -196,8 +197,64 @@ def test_store_is_written_only_on_transitions() -> None:
     processor = LatencyProcessor(POLICY, store)
     for step in range(5):
         processor.process(message("rep", minutes(step), "chatty-rep"), 0)
-    assert CountingStore.writes == 0 and state_key("default", "chatty-rep") not in store
-    processor.process(message("customer", minutes(10), "chatty-rep"), 0)
-    processor.process(message("rep", minutes(11), "chatty-rep"), 0)
-    processor.process(message("rep", minutes(12), "chatty-rep"), 0)
+        processor.commit()
+    assert CountingStore.writes == 0 and "chatty-rep" not in store
+    for step, actor in ((10, "customer"), (11, "rep"), (12, "rep")):
+        processor.process(message(actor, minutes(step), "chatty-rep"), 0)
+        processor.commit()
     assert CountingStore.writes == 2
+
+
+def test_a_batch_writes_each_conversation_once_and_only_on_commit() -> None:
+    store: dict[str, dict] = {}
+    processor = LatencyProcessor(POLICY, store)
+    processor.process(message("customer", minutes(0), "batched"), 0)
+    processor.process(message("customer", minutes(1), "batched"), 0)
+    assert store == {}  # nothing reaches the store before the batch's outputs are delivered
+    assert processor.commit() == 1
+    assert [w["started_at"] for w in store["batched"]["s"]["waits"]] != []
+
+
+def owner_change(kind: str, when: datetime, owner: str) -> CanonicalEvent:
+    return CanonicalEvent(
+        event_id=f"crm:{next(_ids)}",
+        source="crm",
+        source_format="test",
+        occurred_at=when,
+        kind=kind,
+        actor="system",
+        rep_id=owner,
+        customer_id="cust-lead",
+        customer_tier="A",
+        conversation_id="lead-1",
+    )
+
+
+def test_a_re_delivered_event_is_skipped_by_its_position() -> None:
+    """kill -9 after the state was stored but before the input offsets were committed: the
+    re-delivered events must not act again (here: hand the lead back to a former owner)."""
+    store: dict[str, dict] = {}
+    first = LatencyProcessor(POLICY, store)
+    history = [
+        owner_change("lead_assigned", minutes(0), "r1"),
+        owner_change("owner_changed", minutes(5), "r2"),
+        owner_change("owner_changed", minutes(10), "r3"),
+    ]
+    for offset, event in enumerate(history):
+        first.process(event, 0, source="raw/0", position=("raw/0", offset, 0))
+    first.commit()
+    restarted = LatencyProcessor(POLICY, store)
+    for offset, event in enumerate(history):
+        assert restarted.process(event, 0, source="raw/0", position=("raw/0", offset, 0)) == []
+    assert restarted.commit() == 0
+    (wait,) = store["lead-1"]["s"]["waits"]
+    assert wait["owner_rep_id"] == "r3"
+
+
+def test_events_of_one_raw_record_are_told_apart_by_their_index() -> None:
+    store: dict[str, dict] = {}
+    processor = LatencyProcessor(POLICY, store)
+    first = message("customer", minutes(0), "multi")
+    second = message("rep", minutes(5), "multi")
+    processor.process(first, 0, position=("raw/0", 3, 0))
+    assert processor.process(second, 0, position=("raw/0", 3, 1)) != []

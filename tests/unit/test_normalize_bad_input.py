@@ -118,4 +118,3 @@ def test_unknown_msgtype_is_not_rejected():
     [event] = normalize_record("wecom", wecom_with(msgtype="sphfeed", sphfeed={}), CTX)
     assert isinstance(event, CanonicalEvent)
     assert event.attrs["msgtype"] == "sphfeed"
-

@@ -16,7 +16,7 @@ FIXTURES = Path(__file__).parents[1] / "fixtures"
 def test_normalize_file_writes_events_and_rejections(tmp_path):
     good = (FIXTURES / "wecom" / "text_one_to_one.json").read_bytes().strip()
     path = tmp_path / "mixed.jsonl"
-    path.write_bytes(good + b"\n\n{\"msgid\": \n" + good + b"\r\n")
+    path.write_bytes(good + b'\n\n{"msgid": \n' + good + b"\r\n")
     out, err = io.BytesIO(), io.BytesIO()
     counts = normalize.normalize_file(path, "wecom", NormalizeContext(Directory()), out, err)
     assert counts == (2, 1)
@@ -32,8 +32,13 @@ def test_run_prints_summary_and_exits_zero(tmp_path, capsysbinary):
     parser = argparse.ArgumentParser()
     normalize.add_arguments(parser)
     args = parser.parse_args(
-        ["--source", "crm", str(FIXTURES / "crm" / "cn_field_edited.json"),
-         "--directory", str(FIXTURES / "directory.csv")]
+        [
+            "--source",
+            "crm",
+            str(FIXTURES / "crm" / "cn_field_edited.json"),
+            "--directory",
+            str(FIXTURES / "directory.csv"),
+        ]
     )
     assert normalize.run(args) == 0
     captured = capsysbinary.readouterr()

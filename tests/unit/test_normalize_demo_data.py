@@ -44,22 +44,33 @@ def test_rejections_are_few_but_present(normalized):
     rejected = [r for r in results if isinstance(r, Rejection)]
     records = sum(len(per_source) for per_source in normalized.values())
     assert 0 < len(rejected) < 0.02 * records
-    assert {r.reason for r in rejected} <= {"invalid_json", "bad_timestamp", "invalid_utf8",
-                                            "invalid_xml"}
+    assert {r.reason for r in rejected} <= {
+        "invalid_json",
+        "bad_timestamp",
+        "invalid_utf8",
+        "invalid_xml",
+    }
 
 
 def test_every_source_yields_its_shapes(normalized):
     formats = Counter(
         (r.source.value, r.source_format, r.kind.value)
-        for per_source in normalized.values() for rs in per_source for r in rs
+        for per_source in normalized.values()
+        for rs in per_source
+        for r in rs
         if isinstance(r, CanonicalEvent)
     )
     wanted = [
-        ("wecom", "wecom_archive", "message"), ("wecom", "wecom_archive", "file"),
-        ("wecom", "wecom_callback", "contact_changed"), ("wecom", "wecom_archive", "recall"),
-        ("dingtalk", "dingtalk_robot", "message"), ("crm", "cn_crm_oplog", "lead_created"),
-        ("crm", "cn_crm_oplog", "lead_assigned"), ("crm", "cn_crm_oplog", "stage_changed"),
-        ("crm", "cn_crm_oplog", "rating_changed"), ("email", "sendgrid", "email_status"),
+        ("wecom", "wecom_archive", "message"),
+        ("wecom", "wecom_archive", "file"),
+        ("wecom", "wecom_callback", "contact_changed"),
+        ("wecom", "wecom_archive", "recall"),
+        ("dingtalk", "dingtalk_robot", "message"),
+        ("crm", "cn_crm_oplog", "lead_created"),
+        ("crm", "cn_crm_oplog", "lead_assigned"),
+        ("crm", "cn_crm_oplog", "stage_changed"),
+        ("crm", "cn_crm_oplog", "rating_changed"),
+        ("email", "sendgrid", "email_status"),
         ("email", "mailbox", "email_sent"),
     ]
     assert all(formats[key] > 0 for key in wanted), [k for k in wanted if not formats[k]]
@@ -67,7 +78,9 @@ def test_every_source_yields_its_shapes(normalized):
 
 def test_chat_is_mapped_and_carries_signal_words(normalized):
     messages = [
-        r for rs in normalized["wecom"] for r in rs
+        r
+        for rs in normalized["wecom"]
+        for r in rs
         if isinstance(r, CanonicalEvent) and r.kind is EventKind.MESSAGE
     ]
     assert not any("unmapped" in m.attrs for m in messages)
@@ -81,8 +94,13 @@ def test_some_leads_stay_unassigned_for_more_than_48_hours(normalized):
     crm = [r for rs in normalized["crm"] for r in rs if isinstance(r, CanonicalEvent)]
     assigned = {e.conversation_id for e in crm if e.kind is EventKind.LEAD_ASSIGNED}
     end = START + timedelta(days=7)
-    stale = [e for e in crm if e.kind is EventKind.LEAD_CREATED
-             and e.conversation_id not in assigned and end - e.occurred_at > timedelta(hours=48)]
+    stale = [
+        e
+        for e in crm
+        if e.kind is EventKind.LEAD_CREATED
+        and e.conversation_id not in assigned
+        and end - e.occurred_at > timedelta(hours=48)
+    ]
     assert stale
     assert all(e.rep_id == "" for e in stale)
 

@@ -31,7 +31,10 @@ def one_event(name: str, ctx: NormalizeContext = CTX) -> CanonicalEvent:
 def test_sendgrid_batch_is_one_record_many_events():
     results = normalize_record("email", raw("sendgrid_batch.json"), CTX)
     assert [r.event_id for r in results] == [
-        "email:sg_evt_proc_0001", "email:sg_evt_dlv_0001", "email:sg_evt_clk_0001"]
+        "email:sg_evt_proc_0001",
+        "email:sg_evt_dlv_0001",
+        "email:sg_evt_clk_0001",
+    ]
     assert [r.attrs["status"] for r in results] == ["processed", "delivered", "click"]
     assert all(r.kind is EventKind.EMAIL_STATUS for r in results)
     assert [r.actor for r in results] == [Actor.SYSTEM, Actor.SYSTEM, Actor.CUSTOMER]
@@ -92,7 +95,10 @@ def test_ses_delivery_and_sns_wrapped_open():
     assert delivery.conversation_id == "email:ses-20261120-hdjm@xinghe-soft.cn"
     assert opened.conversation_id == delivery.conversation_id
     assert (delivery.rep_id, delivery.customer_id, delivery.customer_tier) == (
-        "r-lina", "c-huadong", "B")
+        "r-lina",
+        "c-huadong",
+        "B",
+    )
     assert delivery.occurred_at == datetime(2026, 11, 20, 2, 0, 3, 120000, tzinfo=UTC)
     assert delivery.event_id != opened.event_id
 

@@ -67,8 +67,21 @@ def mutated(draw):
             del data[position : position + draw(st.integers(1, 20))]
         elif operation == "insert":
             data[position:position] = draw(
-                st.sampled_from([b"\x00", b"\xef\xbb\xbf", b"\r\n", b"[", b"{}", b'"', b"null",
-                                 b"99999999999999999999999", b"-1", b"\xe6\x8a", b"<!DOCTYPE x>"])
+                st.sampled_from(
+                    [
+                        b"\x00",
+                        b"\xef\xbb\xbf",
+                        b"\r\n",
+                        b"[",
+                        b"{}",
+                        b'"',
+                        b"null",
+                        b"99999999999999999999999",
+                        b"-1",
+                        b"\xe6\x8a",
+                        b"<!DOCTYPE x>",
+                    ]
+                )
             )
         else:
             del data[position:]
@@ -88,9 +101,15 @@ def retyped(draw):
     doc = json.loads(raw)
     key = draw(st.sampled_from(sorted(doc)))
     doc[key] = draw(
-        st.one_of(st.none(), st.booleans(), st.integers(), st.floats(),
-                  st.text(max_size=20), st.lists(st.integers(), max_size=3),
-                  st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2))
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.floats(),
+            st.text(max_size=20),
+            st.lists(st.integers(), max_size=3),
+            st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2),
+        )
     )
     return source, json.dumps(doc, ensure_ascii=False).encode()  # big ints and NaN included
 

@@ -25,7 +25,9 @@ def test_a_line_that_is_an_array_stays_one_record(tmp_path):
     data = b'[{"sg_event_id":"1"},{"sg_event_id":"2"}]\n[{"sg_event_id":"3"}]\n'
     records = list(read_records(write(tmp_path, data), "email"))
     assert [orjson.loads(r) for r in records] == [
-        [{"sg_event_id": "1"}, {"sg_event_id": "2"}], [{"sg_event_id": "3"}]]
+        [{"sg_event_id": "1"}, {"sg_event_id": "2"}],
+        [{"sg_event_id": "3"}],
+    ]
 
 
 def test_whole_file_array_yields_elements(tmp_path):
@@ -45,8 +47,10 @@ def test_concatenated_xml_callbacks_and_stray_text(tmp_path):
 def test_xml_declaration_stays_with_its_document(tmp_path):
     data = b'<?xml version="1.0"?><xml><A>1</A></xml>\n<?xml version="1.0"?><xml><A>2</A></xml>'
     records = list(read_records(write(tmp_path, data), "wecom"))
-    assert records == [b'<?xml version="1.0"?><xml><A>1</A></xml>',
-                       b'<?xml version="1.0"?><xml><A>2</A></xml>']
+    assert records == [
+        b'<?xml version="1.0"?><xml><A>1</A></xml>',
+        b'<?xml version="1.0"?><xml><A>2</A></xml>',
+    ]
 
 
 def test_an_eml_file_is_one_email_record(tmp_path):

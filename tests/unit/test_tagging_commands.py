@@ -39,8 +39,12 @@ def test_tag_adds_signals_and_rejects_bad_lines(monkeypatch, capsys) -> None:
     monkeypatch.setattr("sys.stdin", _Stdin("\n".join(lines).encode()))
     assert _run(tag, []) == 1
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert out[0] == {"text": "太贵了", "actor": "customer", "id": 7,
-                      "signals": ["objection_price"]}
+    assert out[0] == {
+        "text": "太贵了",
+        "actor": "customer",
+        "id": 7,
+        "signals": ["objection_price"],
+    }
     assert [row.get("error") for row in out[1:4]] == ["invalid_json", "bad_actor", "missing_text"]
     assert [row.get("line") for row in out[1:4]] == [2, 3, 4]
     assert out[4]["signals"] == ["material_sent", "quote"]

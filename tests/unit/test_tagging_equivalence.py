@@ -15,8 +15,29 @@ from pipeline.tagging.evaluate import load_rows
 from schemas.events import Actor
 
 EVAL_FILE = Path(__file__).resolve().parents[1] / "data" / "tagging_eval.jsonl"
-NOISE = ["，", "。", "？", " ", "😂", "👍", "@王总 ", "https://x.cn/a?b=1 ", "demo", "PO", "12.5万",
-         "不", "没", "没问题", "不用", "\n", "報價", "ok", "a", "的", "了"]
+NOISE = [
+    "，",
+    "。",
+    "？",
+    " ",
+    "😂",
+    "👍",
+    "@王总 ",
+    "https://x.cn/a?b=1 ",
+    "demo",
+    "PO",
+    "12.5万",
+    "不",
+    "没",
+    "没问题",
+    "不用",
+    "\n",
+    "報價",
+    "ok",
+    "a",
+    "的",
+    "了",
+]
 
 
 @pytest.fixture(scope="module")

@@ -108,15 +108,23 @@ def test_result_is_sorted_and_unique(tagger: Tagger) -> None:
     assert list(signals) == sorted(set(signals))
 
 
-@pytest.mark.parametrize("kind", [EventKind.FILE, EventKind.LINK, EventKind.DOCUMENT,
-                                  EventKind.MINI_PROGRAM])
+@pytest.mark.parametrize(
+    "kind", [EventKind.FILE, EventKind.LINK, EventKind.DOCUMENT, EventKind.MINI_PROGRAM]
+)
 def test_material_kinds_by_a_rep_are_material_sent(tagger: Tagger, kind: EventKind) -> None:
     assert tagger.tag("", R, kind) == ("material_sent",)
     assert tagger.tag("", C, kind) == ()
 
 
-@pytest.mark.parametrize("kind", [EventKind.STAGE_CHANGED, EventKind.TAG_CHANGED,
-                                  EventKind.CONTACT_CHANGED, EventKind.RATING_CHANGED])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        EventKind.STAGE_CHANGED,
+        EventKind.TAG_CHANGED,
+        EventKind.CONTACT_CHANGED,
+        EventKind.RATING_CHANGED,
+    ],
+)
 def test_record_changes_are_customer_update(tagger: Tagger, kind: EventKind) -> None:
     assert tagger.tag("", S, kind) == ("customer_update",)
 

@@ -1,0 +1,274 @@
+"""process: raw records → tagged canonical events → conversation state, in one faust pass.
+
+Every topic hop costs a whole faust pass (ARCHITECTURE.md, "What bounds speed"), so the
+stages a record goes through share one agent: normalize and tag (stateless), then the
+latency engine on the conversation table, which is co-partitioned with the raw topics. A raw
+record keyed by its conversation (as `salesradar run`, replay and connectors that know the
+conversation produce them) is finished where it is read. An event whose conversation lives on
+another partition (a source keyed by something else) goes through the repartition topic,
+which this same agent reads, to the worker that owns its conversation.
+
+Each batch (``take_events``) is handled in three steps, and faust acks its offsets only after
+the third: (1) run every record through the stages, collecting what goes out; (2) send it all
+(events, latency outputs, dead letters, re-keyed events) and wait for the broker; (3) write
+the changed conversation states to the table, one write per conversation per batch. A crash
+before (3) re-delivers the batch onto the old state, which reproduces the same outputs (the
+sink drops what it already stored); a crash after (3) re-delivers events the state already
+holds, which the processor skips by their recorded input position.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import faust
+from aiokafka.partitioner import murmur2
+from faust.types import TP, EventT
+
+from agents.codec import encode_model, encode_rejection, encode_tagged
+from pipeline import metrics
+from pipeline.latency.engine import Output
+from pipeline.latency.processor import LatencyProcessor, Position
+from pipeline.normalize import normalize_record
+from pipeline.normalize.recent import RecentIds
+from pipeline.runtime import Runtime
+from schemas.events import CanonicalEvent, Rejection
+from schemas.latency import Breach, LatencySample, WaitReminder
+
+log = logging.getLogger(__name__)
+
+#: Recently seen event ids per worker: a webhook retried within minutes is one event.
+DEDUP_WINDOW = 200_000
+#: Header of a re-keyed event naming the raw topic-partition it was read from (its clock input).
+INPUT_HEADER = "salesradar-input"
+OUTPUT_TYPES = {LatencySample: "sample", Breach: "breach", WaitReminder: "reminder"}
+SEND_RETRY_START_S = 0.5
+SEND_RETRY_MAX_S = 30.0
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2, as in aiokafka and Java) picks."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+@dataclass
+class Outbox:
+    """What one batch sends; nothing leaves before the whole batch has been computed."""
+
+    messages: list[tuple[str, bytes, bytes, list[tuple[str, bytes]] | None]] = field(
+        default_factory=list
+    )
+
+    def add(
+        self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> None:
+        self.messages.append((topic, key, value, headers))
+
+
+def header(message: faust.types.Message, name: str) -> str:
+    headers = message.headers or ()
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    for key, value in pairs:
+        if key == name:
+            return value.decode()
+    return ""
+
+
+def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
+    """Wire the stages to the raw and repartition topics; returns the processor (for metrics)."""
+    settings = runtime.settings
+    progress = runtime.progress
+    raw_topics = runtime.raw_topics()
+    repartition_topic = settings.repartition_topic
+    source_topics = {*raw_topics, repartition_topic}
+    stream_source = app.topic(
+        *raw_topics,
+        repartition_topic,
+        value_serializer="raw",
+        key_serializer="raw",
+        partitions=settings.topic_partitions,
+    )
+    # use_partitioner: a key's changelog partition is the one the producer's partitioner gives
+    # its conversation id, which is the partition its events are processed on (see above); so
+    # the table may be written after a batch and by the deadline timer, outside an event.
+    table = app.Table(
+        "conversations",
+        default=None,
+        partitions=settings.topic_partitions,
+        key_type=str,
+        use_partitioner=True,
+        # No value_type: faust would rebuild a changelog value with `dict.from_data` and
+        # fail every recovery (standby or takeover); JSON already gives back the dict.
+    )
+    # The key's bytes must be the raw records' key (the conversation id), not its JSON.
+    table.key_serializer = "raw"
+    processor = LatencyProcessor(runtime.sla_policy, table)
+    recent = RecentIds(DEDUP_WINDOW)
+    positions: dict[TP, int] = {}
+    lock = asyncio.Lock()  # the batch and the deadline timer share the processor's pending writes
+
+    def emit(key: str, outputs: Iterable[Output], outbox: Outbox) -> None:
+        for output in outputs:
+            if isinstance(output, Breach) and output.status == "open":
+                metrics.BREACHES.labels(kind=output.kind).inc()
+            elif isinstance(output, WaitReminder):
+                metrics.REMINDERS.inc()
+            progress.latency_produced += 1
+            kind = OUTPUT_TYPES[type(output)]
+            outbox.add(settings.latency_topic, key.encode(), encode_tagged(kind, output))
+
+    def apply(
+        event: CanonicalEvent, partition: int, source: str, position: Position, outbox: Outbox
+    ) -> None:
+        """The owner of the conversation: store the event, then run it through the latency clock."""
+        key = event.conversation_id
+        progress.events_produced += 1
+        outbox.add(settings.events_topic, key.encode(), encode_model(event))
+        progress.events_consumed += 1
+        emit(key, processor.process(event, partition, source=source, position=position), outbox)
+        emit(key, processor.fire(partition, datetime.now(UTC), False), outbox)
+
+    def dead_letter(item: Rejection, outbox: Outbox) -> None:
+        progress.rejected += 1
+        progress.reject_reasons[item.reason] += 1
+        metrics.NORMALIZE_REJECTS.labels(source=item.source, reason=item.reason).inc()
+        metrics.DEAD_LETTERS.labels(source=item.source, reason=item.reason).inc()
+        outbox.add(settings.dlq_topic, item.source.encode(), encode_rejection(item))
+
+    def from_raw(message: faust.types.Message, outbox: Outbox) -> None:
+        source = raw_topics[message.topic]
+        raw = message.value or b""
+        progress.raw_consumed += 1
+        progress.raw_positions[(message.topic, message.partition)] = message.offset
+        metrics.record_consumed(message.topic, source)
+        where = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
+        clock_input = f"{message.topic}/{message.partition}"
+        try:
+            items = normalize_record(source, raw, runtime.normalize_context, **where)
+            for number, item in enumerate(items):
+                if isinstance(item, Rejection):
+                    dead_letter(item, outbox)
+                    continue
+                if recent.seen_before(item.event_id):
+                    metrics.DUPLICATES.labels(source=item.source.value).inc()
+                    continue
+                with metrics.TAGGING_SECONDS.time():
+                    tagged = runtime.tagger.current().tag_event(item)
+                for signal in tagged.signals:
+                    metrics.SIGNALS.labels(signal=signal).inc()
+                key = tagged.conversation_id.encode()
+                if partition_for(key, settings.topic_partitions) == message.partition:
+                    position = (clock_input, message.offset, number)
+                    apply(tagged, message.partition, clock_input, position, outbox)
+                else:
+                    progress.rekeyed_out += 1
+                    headers = [(INPUT_HEADER, clock_input.encode())]
+                    outbox.add(repartition_topic, key, encode_model(tagged), headers)
+        except Exception as exc:  # faust acks a failed batch: nothing may escape unrecorded
+            log.exception("processing failed at %(topic)s[%(partition)s]@%(offset)s", where)
+            dead_letter(
+                Rejection(
+                    source=source,
+                    reason="internal_error",
+                    message=f"{type(exc).__name__}: {exc}",
+                    raw=raw[:65536],
+                    **where,
+                ),
+                outbox,
+            )
+
+    def from_repartition(message: faust.types.Message, outbox: Outbox) -> None:
+        progress.rekeyed_in += 1
+        try:
+            event = CanonicalEvent.model_validate_json(message.value or b"")
+            metrics.record_consumed(message.topic, event.source.value)
+            own_input = f"{message.topic}/{message.partition}"
+            position = (own_input, message.offset, 0)
+            source = header(message, INPUT_HEADER) or own_input
+            apply(event, message.partition, source, position, outbox)
+        except Exception:  # written by this pipeline: a failure here is a bug, say so loudly
+            log.exception(
+                "re-keyed event failed at %s[%s]@%s",
+                message.topic,
+                message.partition,
+                message.offset,
+            )
+
+    async def deliver(outbox: Outbox) -> None:
+        """Send it all and wait for the broker; retry (never drop, never ack) until it takes it."""
+        delay = SEND_RETRY_START_S
+        while True:
+            try:
+                pending = [
+                    await app.producer.send(topic, key, value, None, None, headers)
+                    for topic, key, value, headers in outbox.messages
+                ]
+                await asyncio.gather(*pending)
+                return
+            except Exception as exc:
+                log.warning(
+                    "sending %d records failed, retrying in %.1fs: %s",
+                    len(outbox.messages),
+                    delay,
+                    exc,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, SEND_RETRY_MAX_S)
+
+    async def handle(batch: list[EventT]) -> None:
+        async with lock:
+            outbox = Outbox()
+            for event in batch:
+                message = event.message
+                positions[message.tp] = message.offset
+                if message.topic == repartition_topic:
+                    from_repartition(message, outbox)
+                else:
+                    from_raw(message, outbox)
+            await deliver(outbox)
+            processor.commit()
+
+    @app.agent(stream_source, name="process")
+    async def process(stream: faust.StreamT) -> None:
+        async for batch in stream.take_events(settings.batch_records, settings.batch_seconds):
+            await handle(list(batch))
+
+    def caught_up() -> bool:
+        """No backlog in any input this worker reads: only then may the wall clock run ahead
+        of event time (else a reply still unread would arrive late). Inputs of other workers
+        are not seen: with several workers, a backlog upstream of them can still let a wait
+        breach early (documented in operations.md)."""
+        for tp in app.assignor.assigned_actives():
+            if tp.topic in source_topics:
+                highwater = app.consumer.highwater(tp)
+                if highwater is None or positions.get(tp, -1) + 1 < highwater:
+                    return False
+        return True
+
+    @app.timer(interval=1.0, name="latency-deadlines")
+    async def deadlines() -> None:
+        """Fire what the wall clock made due on caught-up partitions: outputs, then state."""
+        if app.tables.recovery.in_recovery:
+            return  # the table is still being rebuilt: timers would be indexed from half of it
+        assigned = {
+            tp.partition for tp in app.assignor.assigned_actives() if tp.topic == repartition_topic
+        }
+        for gone in set(processor.partitions()) - assigned:
+            processor.revoke(gone)
+        wall = datetime.now(UTC)
+        due = [p for p in sorted(assigned) if (at := processor.due(p)) is not None and at <= wall]
+        if due and caught_up():
+            async with lock:
+                outbox = Outbox()
+                for partition in due:
+                    for output in processor.fire(partition, wall, True):
+                        emit(output.conversation_id, [output], outbox)
+                await deliver(outbox)
+                processor.commit()
+        metrics.OPEN_WAITS.set(processor.pending_timers())
+
+    return processor
