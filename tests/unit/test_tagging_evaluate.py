@@ -50,10 +50,11 @@ def test_labelled_set_has_the_promised_shape() -> None:
 
 #: The issue's targets. The dev split (the tuning loop) must meet them.
 TARGET_F1, TARGET_PRECISION = 0.92, 0.93
-#: The held-out split does NOT meet them yet (measured 0.834 / 0.878 when it was last
-#: evaluated; see docs/tagging.md). Until it does, this test guards against regression on
-#: messages the taxonomy was never tuned on: a change that costs held-out accuracy fails here.
-HELD_OUT_FLOOR_F1, HELD_OUT_FLOOR_PRECISION = 0.82, 0.86
+#: The held-out split does NOT meet them yet (macro F1 / precision measured 0.868 / 0.883 when
+#: it was last evaluated, up from 0.834 / 0.878; see docs/tagging.md). Until it does, this test
+#: guards against regression on messages the taxonomy was never tuned on: a change that costs
+#: held-out accuracy fails here.
+HELD_OUT_FLOOR_F1, HELD_OUT_FLOOR_PRECISION = 0.86, 0.875
 
 
 def _macro(tagger: Tagger, split: str) -> tuple[float, float, str]:
