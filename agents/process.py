@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import faust
 from aiokafka.partitioner import murmur2
@@ -69,6 +70,31 @@ class Outbox:
         self.messages.append((topic, key, value, headers))
 
 
+class Utf8Keys(MutableMapping[str, Any]):
+    """The conversation table seen with str keys; faust keeps them as bytes (see register)."""
+
+    def __init__(self, table: MutableMapping[bytes, Any]) -> None:
+        self._table = table
+
+    def __getitem__(self, key: str) -> Any:
+        return self._table[key.encode()]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._table.get(key.encode(), default)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._table[key.encode()] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._table[key.encode()]
+
+    def __iter__(self) -> Iterator[str]:
+        return (key.decode() for key in self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
 def header(message: faust.types.Message, name: str) -> str:
     headers = message.headers or ()
     pairs = headers.items() if isinstance(headers, Mapping) else headers
@@ -99,14 +125,14 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
         "conversations",
         default=None,
         partitions=settings.topic_partitions,
-        key_type=str,
+        # bytes keys travel raw: the changelog key is the raw records' key (the conversation id),
+        # not its JSON, so both hash to the same partition.
+        key_type=bytes,
         use_partitioner=True,
         # No value_type: faust would rebuild a changelog value with `dict.from_data` and
         # fail every recovery (standby or takeover); JSON already gives back the dict.
     )
-    # The key's bytes must be the raw records' key (the conversation id), not its JSON.
-    table.key_serializer = "raw"
-    processor = LatencyProcessor(runtime.sla_policy, table)
+    processor = LatencyProcessor(runtime.sla_policy, Utf8Keys(table))
     recent = RecentIds(DEDUP_WINDOW)
     positions: dict[TP, int] = {}
     lock = asyncio.Lock()  # the batch and the deadline timer share the processor's pending writes
