@@ -8,6 +8,7 @@ batches must be formed per partition with deterministic offset ranges (pipeline.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -213,8 +214,9 @@ class ClickHouseSink:
             ],
             dedup_token=f"intent-{batch.dedup_token}",
         )
+        stored_elsewhere = functools.partial(self._stored_keys, batch)
         for table, batch_rows in batch.rows.items():
-            rows = fresh_rows(table, batch_rows, self._stored_keys)
+            rows = fresh_rows(table, batch_rows, stored_elsewhere)
             if not rows:
                 continue
             started = time.perf_counter()
@@ -228,15 +230,25 @@ class ClickHouseSink:
             metrics.SINK_ROWS.labels(table=table).inc(len(rows))
 
     def _stored_keys(
-        self, table: str, key: NaturalKey, lookups: Sequence[Any]
+        self, batch: Batch, table: str, key: NaturalKey, lookups: Sequence[Any]
     ) -> list[tuple[Any, ...]]:
-        """Natural keys of ``table`` already stored among ``lookups`` (blocking)."""
+        """Natural keys of ``table`` among ``lookups`` stored by another batch (blocking).
+
+        Rows an earlier attempt of this same batch stored are not counted: ClickHouse can keep
+        a table's part of an insert and lose its materialized views' part (a server killed in
+        between), and only the retry under the batch's token completes the views.
+        """
         columns = ", ".join(f"`{column}`" for column in key.columns)
+        this_batch = (
+            f"_topic = {literal(batch.topic)} AND _partition = {batch.partition} "
+            f"AND _offset BETWEEN {batch.first_offset} AND {batch.last_offset}"
+        )
         found: list[tuple[Any, ...]] = []
         for start in range(0, len(lookups), LOOKUP_CHUNK):
             values = ", ".join(literal(v) for v in lookups[start : start + LOOKUP_CHUNK])
             rows = self._backend.query_rows(
-                f"SELECT DISTINCT {columns} FROM {table} WHERE `{key.lookup}` IN ({values})"
+                f"SELECT DISTINCT {columns} FROM {table} "
+                f"WHERE `{key.lookup}` IN ({values}) AND NOT ({this_batch})"
             )
             found.extend(key.of(row) for row in rows)
         return found

@@ -411,12 +411,6 @@ def rows_in_clickhouse(stack: Stack) -> int:
 # -- the faults -----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known gap: some runs end a few events short after the hand-over (4 of 868 in the "
-    "last failing run); suspected: sends of the stopping worker's normalize stage not flushed "
-    "before its raw offsets were committed. Open in issue 8's closing note.",
-)
 def test_a_stopped_worker_hands_its_partitions_and_state_to_the_other(stack: Stack) -> None:
     """Two workers share the partitions; SIGTERM one mid-run; the survivor finishes exactly.
 
@@ -446,13 +440,6 @@ def test_a_stopped_worker_hands_its_partitions_and_state_to_the_other(stack: Sta
     two.terminate()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known gap: a kill -9 between the latency table's changelog write and the send of "
-    "the sample loses that sample (1 of 164 in the last failing run): on re-delivery the "
-    "engine sees a finished wait and emits nothing. Fix: re-emit the stored output "
-    "(the sink now drops duplicates by sample_id). Open in issue 8's closing note.",
-)
 def test_kill_9_at_random_points_loses_nothing_and_doubles_nothing(stack: Stack) -> None:
     """kill -9 a worker several times at seeded random moments, restarting it each time."""
     rng = random.Random(20261123)
