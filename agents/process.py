@@ -256,12 +256,32 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                 else:
                     from_raw(message, outbox)
             await deliver(outbox)
-            processor.commit()
+            await store_states()
+
+    async def store_states() -> None:
+        """Write the batch's states and wait until the changelog has them: faust commits an
+        offset without waiting for table writes, and a state lost behind a committed offset
+        would lose the wait it held."""
+        if processor.commit():
+            await app.producer.flush()
 
     @app.agent(stream_source, name="process")
     async def process(stream: faust.StreamT) -> None:
         async for batch in stream.take_events(settings.batch_records, settings.batch_seconds):
-            await handle(list(batch))
+            events = list(batch)
+            # take_events acks a batch even when its body failed or was cancelled (a worker
+            # stopping mid-batch): hold each message until the batch is done, so an unfinished
+            # batch leaves a gap faust will not commit past, and is read again.
+            for event in events:
+                event.message.incref()
+            try:
+                await handle(events)
+            except Exception as exc:  # not a bad record (those are dead letters): stop loudly
+                log.exception("batch failed; stopping the worker so its input is read again")
+                await app.crash(exc)
+                return
+            for event in events:
+                await stream.ack(event)
 
     def caught_up() -> bool:
         """No backlog in any input this worker reads: only then may the wall clock run ahead
@@ -294,7 +314,7 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                     for output in processor.fire(partition, wall, True):
                         emit(output.conversation_id, [output], outbox)
                 await deliver(outbox)
-                processor.commit()
+                await store_states()
         metrics.OPEN_WAITS.set(processor.pending_timers())
 
     return processor
