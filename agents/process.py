@@ -49,6 +49,8 @@ INPUT_HEADER = "salesradar-input"
 OUTPUT_TYPES = {LatencySample: "sample", Breach: "breach", WaitReminder: "reminder"}
 SEND_RETRY_START_S = 0.5
 SEND_RETRY_MAX_S = 30.0
+#: Seconds to wait for the broker's metadata of every input topic before checking its partitions.
+PARTITION_CHECK_TRIES = 60
 
 
 def partition_for(key: bytes, partitions: int) -> int:
@@ -282,6 +284,26 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                 return
             for event in events:
                 await stream.ack(event)
+
+    @app.task
+    async def refuse_mismatched_partitions() -> None:
+        """A conversation is owned by the partition its id hashes to in every input topic and
+        in the table's changelog: inputs with another partition count would split it."""
+        counts: dict[str, int | None] = {}
+        for _ in range(PARTITION_CHECK_TRIES):
+            counts = {topic: app.consumer.topic_partitions(topic) for topic in source_topics}
+            if None not in counts.values():
+                break
+            await asyncio.sleep(1.0)
+        expected = settings.topic_partitions
+        wrong = {t: n for t, n in sorted(counts.items()) if n is not None and n != expected}
+        if wrong:
+            error = ValueError(
+                f"input topics must have SALESRADAR_TOPIC_PARTITIONS={expected} partitions "
+                f"(co-partitioned with the conversation table); found {wrong}"
+            )
+            log.error("%s", error)
+            await app.crash(error)
 
     def caught_up() -> bool:
         """No backlog in any input this worker reads: only then may the wall clock run ahead

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Create salesradar's topics with their partition counts before any worker starts.
-# Idempotent (--if-not-exists). faust creates its own changelog topics with the partition
-# count of the topic it reads, so salesradar.events sets the parallelism of the latency state.
+# Idempotent (--if-not-exists). The raw topics, salesradar.repartition and the conversation
+# table's changelog (faust creates it) are co-partitioned: they MUST have the same partition
+# count, equal to SALESRADAR_TOPIC_PARTITIONS (12 here); it sets the parallelism of a worker
+# group. A conversation's records are processed on the partition its id hashes to.
 #
 # Env: BOOTSTRAP (host:port), REPLICATION_FACTOR (3 in production, 1 on a single broker),
 #      TOPICS (optional override: "name:partitions name:partitions ...").
@@ -10,7 +12,7 @@ set -euo pipefail
 BOOTSTRAP="${BOOTSTRAP:-kafka:9092}"
 REPLICATION_FACTOR="${REPLICATION_FACTOR:-3}"
 KAFKA_BIN="${KAFKA_BIN:-/opt/kafka/bin}"
-TOPICS="${TOPICS:-salesradar.raw.wecom:6 salesradar.raw.dingtalk:3 salesradar.raw.crm:3 salesradar.raw.email:3 salesradar.events:12 salesradar.latency:12 salesradar.alerts:3 salesradar.dlq:3}"
+TOPICS="${TOPICS:-salesradar.raw.wecom:12 salesradar.raw.dingtalk:12 salesradar.raw.crm:12 salesradar.raw.email:12 salesradar.repartition:12 salesradar.events:12 salesradar.latency:12 salesradar.alerts:3 salesradar.dlq:3}"
 
 for spec in ${TOPICS}; do
   name="${spec%%:*}"

@@ -21,6 +21,7 @@ DEFAULT_TOPICS = {
     "salesradar.raw.dingtalk",
     "salesradar.raw.crm",
     "salesradar.raw.email",
+    "salesradar.repartition",
     "salesradar.events",
     "salesradar.latency",
     "salesradar.alerts",
@@ -134,6 +135,9 @@ def test_topic_job_creates_the_default_topics_with_partitions() -> None:
     assert set(specs) == DEFAULT_TOPICS
     assert int(specs["salesradar.events"]) >= 12
     assert int(specs["salesradar.latency"]) == int(specs["salesradar.events"])
+    # co-partitioned with the conversation table: one count, the worker's setting
+    inputs = {name: int(n) for name, n in specs.items() if ".raw." in name or "repartition" in name}
+    assert set(inputs.values()) == {int(_env("worker")["SALESRADAR_TOPIC_PARTITIONS"])}
     assert "--if-not-exists" in script
     mount = SERVICES["kafka-topics"]["volumes"][0].split(":")
     assert Path(mount[0]).name == "create-topics.sh"
