@@ -189,7 +189,9 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                 for signal in tagged.signals:
                     metrics.SIGNALS.labels(signal=signal).inc()
                 key = tagged.conversation_id.encode()
-                if partition_for(key, settings.topic_partitions) == message.partition:
+                if key == message.key or (
+                    partition_for(key, settings.topic_partitions) == message.partition
+                ):
                     position = (clock_input, message.offset, number)
                     apply(tagged, message.partition, clock_input, position, outbox)
                 else:
