@@ -311,7 +311,7 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
         """No backlog in any input this worker reads: only then may the wall clock run ahead
         of event time (else a reply still unread would arrive late). Inputs of other workers
         are not seen: with several workers, a backlog upstream of them can still let a wait
-        breach early (documented in operations.md)."""
+        breach early (docs/operations.md, known limits)."""
         for tp in app.assignor.assigned_actives():
             if tp.topic in source_topics:
                 highwater = app.consumer.highwater(tp)
