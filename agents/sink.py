@@ -188,6 +188,7 @@ class ClickHouseSink:
                 if refusals >= MAX_REFUSALS:
                     batch.rows = {"dead_letters": [_refused(batch, exc)]}
                     refusals = 0
+            batch.attempted_before = True
             if paused_at is None:
                 paused_at = time.monotonic()
                 self._consumer.pause(*self._consumer.assignment())
@@ -214,9 +215,9 @@ class ClickHouseSink:
             ],
             dedup_token=f"intent-{batch.dedup_token}",
         )
-        stored_elsewhere = functools.partial(self._stored_keys, batch)
+        stored_before = functools.partial(self._stored_keys, batch)
         for table, batch_rows in batch.rows.items():
-            rows = fresh_rows(table, batch_rows, stored_elsewhere)
+            rows = fresh_rows(table, batch_rows, stored_before)
             if not rows:
                 continue
             started = time.perf_counter()
@@ -232,17 +233,21 @@ class ClickHouseSink:
     def _stored_keys(
         self, batch: Batch, table: str, key: NaturalKey, lookups: Sequence[Any]
     ) -> list[tuple[Any, ...]]:
-        """Natural keys of ``table`` among ``lookups`` stored by another batch (blocking).
+        """Natural keys of ``table`` among ``lookups`` already stored (blocking).
 
-        Rows an earlier attempt of this same batch stored are not counted: ClickHouse can keep
-        a table's part of an insert and lose its materialized views' part (a server killed in
-        between), and only the retry under the batch's token completes the views.
+        When this batch may have been inserted before (``attempted_before``), rows at its own
+        positions are not counted: ClickHouse can keep a table's part of an insert and lose its
+        materialized views' part (a server killed in between), and only the retry under the
+        batch's token completes the views. A first attempt counts every stored row: positions
+        repeat across clusters (a replay into a new broker starts at offset 0 again).
         """
         columns = ", ".join(f"`{column}`" for column in key.columns)
-        this_batch = (
-            f"_topic = {literal(batch.topic)} AND _partition = {batch.partition} "
-            f"AND _offset BETWEEN {batch.first_offset} AND {batch.last_offset}"
-        )
+        this_batch = "0"
+        if batch.attempted_before:
+            this_batch = (
+                f"_topic = {literal(batch.topic)} AND _partition = {batch.partition} "
+                f"AND _offset BETWEEN {batch.first_offset} AND {batch.last_offset}"
+            )
         found: list[tuple[Any, ...]] = []
         for start in range(0, len(lookups), LOOKUP_CHUNK):
             values = ", ".join(literal(v) for v in lookups[start : start + LOOKUP_CHUNK])

@@ -29,6 +29,9 @@ class Batch:
     records: int = 0
     nbytes: int = 0
     opened_at: float = field(default_factory=time.monotonic)
+    #: True when an insert of exactly this batch may have run before (a recorded intent
+    #: re-formed after a restart, or a retry): rows it left behind are its own.
+    attempted_before: bool = False
 
     @property
     def dedup_token(self) -> str:
@@ -90,6 +93,7 @@ class PartitionBatcher:
         if self._replay:
             if offset >= self._replay[0][1]:
                 self._replay.pop(0)
+                self._current.attempted_before = True
                 return self._close()
             return None
         if self._current.records >= self._max_records or self._current.nbytes >= self._max_bytes:
