@@ -6,13 +6,15 @@ of a batch to itself and hands them over in ``commit``: the worker delivers a ba
 first and commits the state second, so a crash in between loses no output.
 
 The reverse crash (state committed, input offsets not yet) re-delivers events whose effect is
-already stored: each stored conversation records the last input position applied per input,
-and an event at or before it is skipped, so a re-delivered customer message never re-opens a
-wait that was answered.
+already stored: each stored conversation records the input positions of the last events that
+changed it, and an event at one of them is skipped, so a re-delivered customer message never
+re-opens a wait that was answered. Positions are matched exactly, not as "at or before the
+last": across a rebalance the consumer can deliver a later record before an earlier one it
+dropped, and the earlier one must still be applied when it comes.
 
 A stored conversation is ``{"p": partition, "s": ConversationState.to_dict(), "a": {input:
-[offset, index]}}``; ``index`` numbers the events one raw record became. The partition lets a
-new owner rebuild its timers from the keys that moved with the partition.
+[[offset, index], ...]}}``; ``index`` numbers the events one raw record became. The partition
+lets a new owner rebuild its timers from the keys that moved with the partition.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from schemas.events import CanonicalEvent
 Stored = dict[str, Any]
 #: Where an event was read: (input name, offset, index of the event within its raw record).
 Position = tuple[str, int, int]
+#: Positions kept per input and conversation: more than a conversation sees between commits.
+POSITIONS_KEPT = 16
 
 
 class LatencyProcessor:
@@ -64,7 +68,8 @@ class LatencyProcessor:
         transition = apply_event(_state_of(stored), event, self.policy)
         if transition.changed:
             if position is not None:
-                applied[position[0]] = [position[1], position[2]]
+                kept = applied.get(position[0], [])[-(POSITIONS_KEPT - 1) :]
+                applied[position[0]] = [*kept, [position[1], position[2]]]
             self._write(partition, key, transition.state, applied)
         return transition.outputs
 
@@ -146,7 +151,7 @@ class LatencyProcessor:
         partition: int,
         key: str,
         state: ConversationState | None,
-        applied: dict[str, list[int]],
+        applied: dict[str, list[list[int]]],
     ) -> None:
         self._pending[key] = (
             None if state is None else {"p": partition, "s": state.to_dict(), "a": applied}
@@ -158,6 +163,5 @@ def _state_of(stored: Stored | None) -> ConversationState | None:
     return None if stored is None else ConversationState.from_dict(stored["s"])
 
 
-def _already_applied(applied: dict[str, list[int]], position: Position) -> bool:
-    last = applied.get(position[0])
-    return last is not None and (position[1], position[2]) <= (last[0], last[1])
+def _already_applied(applied: dict[str, list[list[int]]], position: Position) -> bool:
+    return [position[1], position[2]] in applied.get(position[0], [])

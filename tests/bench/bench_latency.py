@@ -108,7 +108,8 @@ def main() -> None:
     rss_before = _rss_kib()
     states, index = _open_waits(starts, wall_policy)
     stored = {
-        key: {"p": 0, "s": state.to_dict(), "a": {"raw/0": [0, 0]}} for key, state in states.items()
+        key: {"p": 0, "s": state.to_dict(), "a": {"raw/0": [[0, 0]]}}
+        for key, state in states.items()
     }
     rss_after = _rss_kib()
     tracemalloc.start()

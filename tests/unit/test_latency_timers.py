@@ -258,3 +258,17 @@ def test_events_of_one_raw_record_are_told_apart_by_their_index() -> None:
     second = message("rep", minutes(5), "multi")
     processor.process(first, 0, position=("raw/0", 3, 0))
     assert processor.process(second, 0, position=("raw/0", 3, 1)) != []
+
+
+def test_an_earlier_record_delivered_late_is_still_applied() -> None:
+    """Across a rebalance a later record can arrive before an earlier one that was dropped."""
+    processor = LatencyProcessor(POLICY, {})
+    question = message("customer", minutes(0), "late-question")
+    reply = message("rep", minutes(30), "late-question")
+    processor.process(
+        message("customer", minutes(-60), "late-question"), 0, position=("raw/0", 3, 0)
+    )
+    processor.process(message("rep", minutes(-50), "late-question"), 0, position=("raw/0", 4, 0))
+    processor.process(question, 0, position=("raw/0", 6, 0))  # offset 5 was dropped, then...
+    (sample,) = processor.process(reply, 0, position=("raw/0", 5, 0))  # ...read again
+    assert isinstance(sample, LatencySample) and sample.start_event_id == question.event_id
