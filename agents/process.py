@@ -319,6 +319,14 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                     return False
         return True
 
+    @app.on_rebalance_complete.connect
+    async def reindex_timers(sender: faust.App, **kwargs: object) -> None:
+        """A partition may have left and come back between two timer beats, its conversations
+        changed by another worker meanwhile: rebuild every timer index from the table."""
+        async with lock:
+            for partition in processor.partitions():
+                processor.revoke(partition)
+
     @app.timer(interval=1.0, name="latency-deadlines")
     async def deadlines() -> None:
         """Fire what the wall clock made due on caught-up partitions: outputs, then state."""
