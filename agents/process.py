@@ -37,6 +37,7 @@ from pipeline.latency.processor import LatencyProcessor, Position
 from pipeline.normalize import normalize_record
 from pipeline.normalize.recent import RecentIds
 from pipeline.runtime import Runtime
+from pipeline.sequencing import PartitionSequencer, Verdict
 from schemas.events import CanonicalEvent, Rejection
 from schemas.latency import Breach, LatencySample, WaitReminder
 
@@ -137,6 +138,7 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
     processor = LatencyProcessor(runtime.sla_policy, Utf8Keys(table))
     recent = RecentIds(DEDUP_WINDOW)
     positions: dict[TP, int] = {}
+    sequencer = PartitionSequencer()
     lock = asyncio.Lock()  # the batch and the deadline timer share the processor's pending writes
 
     def emit(key: str, outputs: Iterable[Output], outbox: Outbox) -> None:
@@ -249,18 +251,35 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, SEND_RETRY_MAX_S)
 
-    async def handle(batch: list[EventT]) -> None:
+    def committed_offset(tp: TP) -> int | None:
+        """Where faust resumed ``tp`` after the last assignment (it keeps no public accessor)."""
+        return app.consumer._committed_offset.get(tp)  # type: ignore[attr-defined]
+
+    async def handle(batch: list[EventT]) -> list[EventT]:
+        """Process what is in offset order; returns those events (the others are read again)."""
         async with lock:
             outbox = Outbox()
+            done: list[EventT] = []
+            rewind: dict[TP, int] = {}
             for event in batch:
                 message = event.message
-                positions[message.tp] = message.offset
+                tp = message.tp
+                sequencer.start(tp, committed_offset(tp))
+                if tp in rewind or sequencer.admit(tp, message.offset) is Verdict.AHEAD:
+                    rewind.setdefault(tp, sequencer.expected(tp))
+                    continue
+                done.append(event)
+                positions[tp] = message.offset
                 if message.topic == repartition_topic:
                     from_repartition(message, outbox)
                 else:
                     from_raw(message, outbox)
             await deliver(outbox)
             await store_states()
+            for tp, offset in rewind.items():
+                log.warning("records of %s arrived ahead of offset %d: reading again", tp, offset)
+                await app.consumer.seek(tp, offset)
+            return done
 
     async def store_states() -> None:
         """Write the batch's states and wait until the changelog has them: faust commits an
@@ -279,12 +298,12 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
             for event in events:
                 event.message.incref()
             try:
-                await handle(events)
+                done = await handle(events)
             except Exception as exc:  # not a bad record (those are dead letters): stop loudly
                 log.exception("batch failed; stopping the worker so its input is read again")
                 await app.crash(exc)
                 return
-            for event in events:
+            for event in done:  # an event held back stays unacked: it is read again
                 await stream.ack(event)
 
     @app.task
@@ -324,6 +343,7 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
         """A partition may have left and come back between two timer beats, its conversations
         changed by another worker meanwhile: rebuild every timer index from the table."""
         async with lock:
+            sequencer.reset()
             for partition in processor.partitions():
                 processor.revoke(partition)
 
