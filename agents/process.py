@@ -173,7 +173,6 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
         source = raw_topics[message.topic]
         raw = message.value or b""
         progress.raw_consumed += 1
-        progress.raw_positions[(message.topic, message.partition)] = message.offset
         metrics.record_consumed(message.topic, source)
         where = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
         clock_input = f"{message.topic}/{message.partition}"

@@ -27,7 +27,6 @@ class Progress:
 
     started_at: float = field(default_factory=time.monotonic)
     raw_consumed: int = 0
-    raw_positions: dict[tuple[str, int], int] = field(default_factory=dict)  # last raw offset read
     events_produced: int = 0
     rejected: int = 0
     events_consumed: int = 0  # events applied to conversation state
