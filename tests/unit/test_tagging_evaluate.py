@@ -54,9 +54,9 @@ TARGET_F1, TARGET_PRECISION = 0.92, 0.93
 #: messages the taxonomy was never tuned on (see docs/tagging.md):
 #: * the rows held out before the fresh batches were added (ids m…, n…; 318 rows): macro F1 /
 #:   precision measured 0.876 / 0.883, up from 0.868 / 0.883 (floor raised from 0.86 / 0.875);
-#: * the whole held-out split, which now also holds 119 rows of fresh batches written across
-#:   industries the set did not cover (437 rows): measured 0.845 / 0.854. The fresh rows are
-#:   harder (0.759 F1 on their own), which is why this floor sits below the first one.
+#: * the whole held-out split, which now also holds 135 rows of fresh batches written across
+#:   industries the set did not cover (453 rows): measured 0.844 / 0.852. The fresh rows are
+#:   harder (0.762 F1 on their own), which is why this floor sits below the first one.
 EARLIER_HELD_OUT_IDS = ("m", "n")
 HELD_OUT_FLOOR_F1, HELD_OUT_FLOOR_PRECISION = 0.87, 0.88
 WHOLE_HELD_OUT_FLOOR_F1, WHOLE_HELD_OUT_FLOOR_PRECISION = 0.84, 0.85
