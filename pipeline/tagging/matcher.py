@@ -3,8 +3,8 @@
 Matching works clause by clause, where a clause is what jieba segments on its own: a run of
 Chinese characters, letters and digits between punctuation, spaces or emoji. A hit is a
 taxonomy term (or a pattern match) inside one clause whose start and end are token boundaries
-of jieba's segmentation, not inside a look-alike compound, not cancelled by a context word of
-its signal, and not negated in the same clause.
+of jieba's segmentation and not in the middle of an English word, not inside a look-alike
+compound, not cancelled by a context word of its signal, and not negated in the same clause.
 
 Two ways to get there, with identical results:
 * `match` (fast): split the text into clauses and look each up in a cache (clauses repeat far
@@ -163,6 +163,8 @@ class SignalMatcher:
                 continue
             if start not in view.index_at or end not in view.index_at:
                 continue
+            if _inside_latin_word(view.text, start, end):
+                continue
             rule = taxonomy.rules[signal]
             if _cancelled(rule.cancel_before, view.text[:start]) or _cancelled(
                 rule.cancel_after, view.text[end:]
@@ -175,6 +177,21 @@ class SignalMatcher:
                 continue
             found.add(signal)
         return frozenset(found)
+
+
+def _inside_latin_word(clause: str, start: int, end: int) -> bool:
+    """True when a hit starts or ends in the middle of an English word.
+
+    jieba splits a Latin word around any dictionary word inside it (linda → li/nda), so
+    without this nda, api or poc would be found inside linda, rapid or epoch.
+    """
+    starts_inside = start > 0 and _is_latin(clause[start]) and _is_latin(clause[start - 1])
+    ends_inside = end < len(clause) and _is_latin(clause[end - 1]) and _is_latin(clause[end])
+    return starts_inside or ends_inside
+
+
+def _is_latin(character: str) -> bool:
+    return "a" <= character <= "z"
 
 
 def _cancelled(words: tuple[str, ...], context: str) -> bool:

@@ -50,15 +50,22 @@ def test_labelled_set_has_the_promised_shape() -> None:
 
 #: The issue's targets. The dev split (the tuning loop) must meet them.
 TARGET_F1, TARGET_PRECISION = 0.92, 0.93
-#: The held-out split does NOT meet them yet (macro F1 / precision measured 0.868 / 0.883 when
-#: it was last evaluated, up from 0.834 / 0.878; see docs/tagging.md). Until it does, this test
-#: guards against regression on messages the taxonomy was never tuned on: a change that costs
-#: held-out accuracy fails here.
-HELD_OUT_FLOOR_F1, HELD_OUT_FLOOR_PRECISION = 0.86, 0.875
+#: The held-out split does NOT meet them yet. Two floors guard it against regression on
+#: messages the taxonomy was never tuned on (see docs/tagging.md):
+#: * the rows held out before the fresh batches were added (ids m…, n…; 318 rows): macro F1 /
+#:   precision measured 0.876 / 0.883, up from 0.868 / 0.883 (floor raised from 0.86 / 0.875);
+#: * the whole held-out split, which now also holds 135 rows of fresh batches written across
+#:   industries the set did not cover (453 rows): measured 0.844 / 0.852. The fresh rows are
+#:   harder (0.762 F1 on their own), which is why this floor sits below the first one.
+EARLIER_HELD_OUT_IDS = ("m", "n")
+HELD_OUT_FLOOR_F1, HELD_OUT_FLOOR_PRECISION = 0.87, 0.88
+WHOLE_HELD_OUT_FLOOR_F1, WHOLE_HELD_OUT_FLOOR_PRECISION = 0.84, 0.85
 
 
-def _macro(tagger: Tagger, split: str) -> tuple[float, float, str]:
+def _macro(tagger: Tagger, split: str, ids: tuple[str, ...] = ()) -> tuple[float, float, str]:
     rows = [row for row in load_rows(EVAL_FILE) if row["split"] == split]
+    if ids:
+        rows = [row for row in rows if row["id"].startswith(ids)]
     report = evaluate(tagger, rows)
     # only the aggregate table on failure: the test split's messages stay out of the tuning loop
     return report.macro_f1, report.macro_precision, report.format(split)
@@ -70,7 +77,13 @@ def test_accuracy_targets_on_the_tuning_split(tagger: Tagger) -> None:
     assert macro_precision >= TARGET_PRECISION, summary
 
 
-def test_no_regression_on_the_held_out_split(tagger: Tagger) -> None:
-    macro_f1, macro_precision, summary = _macro(tagger, "test")
+def test_no_regression_on_the_earlier_held_out_rows(tagger: Tagger) -> None:
+    macro_f1, macro_precision, summary = _macro(tagger, "test", EARLIER_HELD_OUT_IDS)
     assert macro_f1 >= HELD_OUT_FLOOR_F1, summary
     assert macro_precision >= HELD_OUT_FLOOR_PRECISION, summary
+
+
+def test_no_regression_on_the_whole_held_out_split(tagger: Tagger) -> None:
+    macro_f1, macro_precision, summary = _macro(tagger, "test")
+    assert macro_f1 >= WHOLE_HELD_OUT_FLOOR_F1, summary
+    assert macro_precision >= WHOLE_HELD_OUT_FLOOR_PRECISION, summary

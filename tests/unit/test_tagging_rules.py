@@ -103,6 +103,28 @@ def test_mixed_text_traditional_english_emoji(tagger: Tagger) -> None:
     assert "payment" in tagger.tag("Invoice已经发到您邮箱了", R)
 
 
+@pytest.mark.parametrize(
+    "text", ["Hi Linda, see you", "a rapid rollout", "since the epoch", "Abbott and Sapphire"]
+)
+def test_english_terms_count_only_as_whole_words(tagger: Tagger, text: str) -> None:
+    # nda, api, poc, abb, sap are terms; inside linda, rapid, epoch, abbott, sapphire they are not
+    assert tagger.tag(text, C) == ()
+    assert tagger.tag_reference(text, C) == ()
+
+
+def test_english_terms_next_to_chinese_or_digits_still_count(tagger: Tagger) -> None:
+    assert set(tagger.tag("NDA签了吗", C)) == {"contract"}
+    assert set(tagger.tag("先做个POC测试", C)) == {"demo"}
+    assert set(tagger.tag("有没有ISO9001认证", C)) == {"objection_tech"}
+
+
+def test_traditional_characters_beyond_the_core_table(tagger: Tagger) -> None:
+    # 沒 and 蓋 were outside the first table: 沒問題 did not cancel, 蓋章 was no term
+    assert tagger.tag("這個價錢沒問題", C) == ()
+    assert set(tagger.tag("價格沒問題，什麼時候能簽？", C)) == {"contract"}
+    assert set(tagger.tag("已經蓋章了", C)) == {"contract"}
+
+
 def test_result_is_sorted_and_unique(tagger: Tagger) -> None:
     signals = tagger.tag("报价太贵了，报价单再优惠点，合同和发票一起寄", C)
     assert list(signals) == sorted(set(signals))
