@@ -1,20 +1,30 @@
 """alerts: breaches and reminders from the latency topic → WeCom / DingTalk / webhooks.
 
 Every attempt's outcome goes to the alerts topic, from which the sink writes the `alerts` table.
+
+A latency record stays unacked until everything it caused has ended (AlertService.submit's
+`on_done`), and faust's offset gap filling is off (agents/app.py): a crash or kill -9 re-reads
+it, and the alert ids already final in ClickHouse are not sent again. Such a record may be
+held for hours (an escalation interval, quiet hours): it is kept out of faust's "wait until
+every stream is empty" on rebalance and stop, else a rebalance would wait that long; its
+partition's offset simply stays uncommitted, and whoever owns the partition next reads it again.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import faust
 import orjson
+from faust.types import TP
 
 from agents.codec import encode_model
 from pipeline.alerts import AlertConfig, AlertRecord, AlertService
 from pipeline.alerts.clickhouse_store import ClickHouseAlertStateStore
 from pipeline.alerts.contacts import contacts_from_directory
+from pipeline.alerts.holds import caught_up
 from pipeline.clickhouse import ClickHouseBackend
 from pipeline.runtime import Runtime
 from schemas.latency import Breach, WaitReminder
@@ -33,6 +43,18 @@ def register(
 ) -> AlertService:
     """Wire the alert service to the latency topic; returned so a finite run can flush it."""
     progress = runtime.progress
+    latency_topic = topics["latency"].get_topic_name()
+    last_read: dict[TP, int] = {}
+    #: bumped when a partition is revoked: a hold taken before must not ack into the new owner's
+    generation: dict[TP, int] = {}
+
+    def no_backlog() -> bool:
+        consumer = app.consumer
+        return caught_up(
+            [tp for tp in app.assignor.assigned_actives() if tp.topic == latency_topic],
+            consumer.highwater,
+            lambda tp: max(last_read.get(tp, -1) + 1, consumer._committed_offset.get(tp) or 0),
+        )
 
     async def publish(record: AlertRecord) -> None:
         progress.alerts_produced += 1
@@ -44,16 +66,40 @@ def register(
         store=ClickHouseAlertStateStore(backend),
         on_record=publish,
         directory=contacts_from_directory(runtime.directory) if runtime.directory.reps else None,
+        caught_up=no_backlog,
     )
+
+    def hold(event: faust.types.EventT) -> Callable[[], None]:
+        """Keep the record's offset uncommitted until `release` runs."""
+        message = event.message
+        taken = generation.get(message.tp, 0)
+        message.incref()
+        app.consumer._unacked_messages.discard(message)  # not waited for on rebalance/stop
+
+        def release() -> None:
+            if generation.get(message.tp, 0) == taken:
+                event.ack()
+
+        return release
+
+    @app.on_partitions_revoked.connect
+    async def forget_revoked(sender: faust.App, revoked: set[TP], **kwargs: object) -> None:
+        for tp in revoked:
+            generation[tp] = generation.get(tp, 0) + 1
+            last_read.pop(tp, None)
 
     @app.agent(topics["latency"], name="alerts")
     async def alerts(stream: faust.StreamT) -> None:
         async for value in stream:
+            event = stream.current_event
+            if event is not None:
+                last_read[event.message.tp] = event.message.offset
             try:
                 record = orjson.loads(value)
                 model = ALERTABLE.get(record.get("type"))
                 if model is not None:
-                    await service.submit(model.model_validate(record["data"]))
+                    item = model.model_validate(record["data"])
+                    await service.submit(item, hold(event) if event is not None else None)
             except Exception:  # faust acks a message whose agent raised: log it, keep going
                 log.exception("alert stage could not read a latency record")
 

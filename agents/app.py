@@ -5,6 +5,7 @@ from __future__ import annotations
 import faust
 
 from agents import alerts, process
+from agents.offsets import commit_only_acked_heads
 from agents.sink import ClickHouseSink
 from pipeline.alerts import AlertConfig
 from pipeline.clickhouse import ClickHouseBackend
@@ -69,6 +70,7 @@ def build_app(
         **group_timeouts,
     )
     keep_offset_gaps_uncommitted(app)
+    commit_only_acked_heads(app)
     topics = {
         role: app.topic(
             name,

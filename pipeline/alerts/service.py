@@ -2,6 +2,11 @@
 
 Plain asyncio, no stream framework: the alerts agent feeds `submit()` and runs `run()`.
 Everything time-dependent reads the injected clock, so tests drive hours in microseconds.
+
+Nothing here is durable but the final outcomes in the store: what survives a crash is the
+input. `submit(item, on_done)` calls `on_done` once every alert the item caused reached a
+final outcome (sent, dead, not routable, already final) and its escalation fired into such
+alerts or was cancelled by the close; only then may the caller let the input record go.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from schemas.alerts import AlertRecord, AlertStatus, RepContact
 from .channels import Channel, make_channel
 from .config import AlertConfig
 from .hints import Hints, load_hints
+from .holds import Hold, Holds
 from .items import BreachLike, ReminderLike, WaitItem, responsible_rep
 from .messages import RenderedAlert, build_message, digest_bytes, render_section
 from .metrics import ALERTS_QUEUED, ALERTS_TOTAL
@@ -33,6 +39,7 @@ from .transport import DeliveryError
 log = logging.getLogger(__name__)
 
 OnRecord = Callable[[AlertRecord], Awaitable[None] | None]
+OnDone = Callable[[], None]
 
 
 def alert_id(tenant: str, breach_id: str, stage: str, recipient: str, endpoint: str) -> str:
@@ -76,7 +83,11 @@ class AlertService:
         on_record: OnRecord,
         directory: Directory | None = None,
         hints: Hints | None = None,
+        caught_up: Callable[[], bool] = lambda: True,
     ) -> None:
+        """``caught_up`` says the input has no backlog. Escalations fire only then: after a
+        restart the input is read again from the oldest unfinished record, and a breach's
+        escalation may be overdue before its close, further on, has been read."""
         self._config = config
         self._clock = clock
         self._http = http
@@ -97,48 +108,67 @@ class AlertService:
         self._active: set[str] = set()  # alert ids queued or in flight, not yet final
         self._escalations: dict[tuple[str, str], tuple[datetime, BreachLike]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._holds = Holds()
+        self._caught_up = caught_up
 
     # -- intake -------------------------------------------------------------------------------
 
-    async def submit(self, item: BreachLike | ReminderLike) -> None:
-        """Route, dedup and queue one breach or reminder; delivery starts at once if allowed."""
+    async def submit(self, item: BreachLike | ReminderLike, on_done: OnDone | None = None) -> None:
+        """Route, dedup and queue one breach or reminder; delivery starts at once if allowed.
+
+        ``on_done`` runs once everything this item caused has ended (see the module doc);
+        at once for an item that causes nothing new, or that could not be read.
+        """
+        hold = Hold(on_done or _nothing)
         try:
-            await self._submit(item)
+            await self._submit(item, hold)
         except Exception:  # one bad item must not stop the agent that feeds us
             log.exception("alert for %r not queued", getattr(item, "breach_id", item))
             ALERTS_TOTAL.labels(channel="none", status="dead").inc()
+        self._holds.seal(hold)
 
-    async def _submit(self, item: BreachLike | ReminderLike) -> None:
+    async def _submit(self, item: BreachLike | ReminderLike, hold: Hold) -> None:
         if isinstance(item, ReminderLike):
-            await self._enqueue(item, "reminder")
+            await self._enqueue(item, "reminder", hold)
             return
         if not isinstance(item, BreachLike):
             raise TypeError(f"not a Breach or WaitReminder: {type(item).__name__}")
         key = (item.tenant, item.breach_id)
         if item.status == "closed":
-            self._escalations.pop(key, None)
+            if self._escalations.pop(key, None) is not None:
+                self._holds.end(key)
             return
-        await self._enqueue(item, "breach")
+        await self._enqueue(item, "breach", hold)
         if key not in self._escalations:
             due = item.detected_at + timedelta(seconds=self._config.escalation.after_s)
             self._escalations[key] = (due, item)
+        self._holds.wait(hold, key)
 
-    async def _enqueue(self, item: WaitItem, stage: str) -> None:
+    async def _enqueue(self, item: WaitItem, stage: str, hold: Hold) -> None:
         now = self._clock()
         route = resolve_route(stage, responsible_rep(item), self._config, self._directory)
         if isinstance(route, str):
             await self._record_unroutable(item, stage, route, now)
             return
         for endpoint_name in route.endpoints:
-            await self._enqueue_on(item, stage, route, self._endpoints[endpoint_name], now)
+            await self._enqueue_on(item, stage, route, self._endpoints[endpoint_name], now, hold)
         self._dispatch_all(force=False)
 
     async def _enqueue_on(
-        self, item: WaitItem, stage: str, route: Route, endpoint: _Endpoint, now: datetime
+        self,
+        item: WaitItem,
+        stage: str,
+        route: Route,
+        endpoint: _Endpoint,
+        now: datetime,
+        hold: Hold,
     ) -> None:
         recipient = route.recipient
         aid = alert_id(item.tenant, item.breach_id, stage, recipient.rep_id, endpoint.name)
-        if aid in self._active or self._store.seen(aid):
+        if aid in self._active:  # queued by an earlier delivery of the same record
+            self._holds.wait(hold, aid)
+            return
+        if self._store.seen(aid):
             return
         rep_id = responsible_rep(item)
         rendered = render_section(
@@ -171,6 +201,7 @@ class AlertService:
             pending.not_before = release
             pending.digest_group = f"quiet:{recipient.rep_id}:{release.isoformat()}"
         self._active.add(aid)
+        self._holds.wait(hold, aid)
         endpoint.pending.append(pending)
         status: AlertStatus = "deferred" if release is not None else "queued"
         await self._record(endpoint, [pending], status, now)
@@ -220,13 +251,18 @@ class AlertService:
             self._http = None
 
     async def _fire_escalations(self) -> None:
+        if not self._caught_up():
+            return
         now = self._clock()
         due = [key for key, (at, _) in self._escalations.items() if at <= now]
         for key in due:
             # A close submitted while an earlier escalation was being enqueued cancels this one.
             entry = self._escalations.pop(key, None)
             if entry is not None:
-                await self._enqueue(entry[1], "escalation")
+                alerts = Hold(_nothing)
+                await self._enqueue(entry[1], "escalation", alerts)
+                # whoever waited on the escalation now waits on its alerts still unfinished
+                self._holds.end(key, then=alerts.keys)
 
     # -- delivery -----------------------------------------------------------------------------
 
@@ -330,6 +366,8 @@ class AlertService:
         await self._record(
             endpoint, batch, status, now, sent_at=sent_at, error=error, digest_size=digest_size
         )
+        for pending in batch:  # the outcome is on its way to the alerts topic: let inputs go
+            self._holds.end(pending.alert_id)
 
     # -- records ------------------------------------------------------------------------------
 
@@ -393,6 +431,10 @@ class AlertService:
                 await result
         except Exception:
             log.exception("on_record failed for alert %s", record.alert_id)
+
+
+def _nothing() -> None:
+    """The release of a hold nobody waits on."""
 
 
 def _fitting(batch: list[_Pending], max_bytes: int) -> int:

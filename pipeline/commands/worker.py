@@ -2,11 +2,13 @@
 
 Serves /metrics, /healthz and /readyz on the web port. Apply `salesradar migrate` first; run
 as many workers as you like in one consumer group (partitions are shared between them).
+Alerts run when `SALESRADAR_ALERTS_FILE` names the routes file.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from pipeline.logging_json import configure_logging
 from pipeline.settings import load_settings
@@ -24,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from agents.app import build_app
+    from pipeline.alerts import load_alert_config
     from pipeline.clickhouse import ClickHouseError
     from pipeline.health import Check, HealthState, build_web_app
     from pipeline.runtime import Runtime
@@ -33,7 +36,10 @@ def run(args: argparse.Namespace) -> int:
     runtime = Runtime.from_settings(settings)
     backend = runtime.open_clickhouse()
     health = HealthState()
-    app = build_app(runtime, backend, health=health)
+    alert_config = (
+        load_alert_config(settings.alerts_file, os.environ) if settings.alerts_file else None
+    )
+    app = build_app(runtime, backend, health=health, alert_config=alert_config)
 
     @app.task
     async def serve_probes() -> None:

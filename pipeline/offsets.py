@@ -1,0 +1,26 @@
+"""Which offset a partition may commit: never past a record that was not acked.
+
+A record is held unacked until everything it caused is safe (a batch's writes, an alert's
+final outcome). faust's own rule commits the first run of acked offsets it finds, and its check
+for an unacked record at the head of that run misses two cases: no offset committed yet, and
+a held record exactly at the committed offset. Either way it committed past the held record,
+so a crash lost it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def next_commit(acked: Sequence[int], head: int | None) -> int | None:
+    """One past the run of acked offsets that starts at ``head`` (the first offset not yet
+    committed); None when ``head`` is unknown or not acked. ``acked`` is sorted."""
+    if head is None:
+        return None
+    offset = head
+    for acked_offset in acked:
+        if acked_offset == offset:
+            offset += 1
+        elif acked_offset > offset:
+            break
+    return offset if offset > head else None
