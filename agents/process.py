@@ -137,7 +137,6 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
     )
     processor = LatencyProcessor(runtime.sla_policy, Utf8Keys(table))
     recent = RecentIds(DEDUP_WINDOW)
-    positions: dict[TP, int] = {}
     sequencer = PartitionSequencer()
     lock = asyncio.Lock()  # the batch and the deadline timer share the processor's pending writes
 
@@ -268,7 +267,6 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                     rewind.setdefault(tp, sequencer.expected(tp))
                     continue
                 done.append(event)
-                positions[tp] = message.offset
                 if message.topic == repartition_topic:
                     from_repartition(message, outbox)
                 else:
@@ -327,15 +325,16 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
 
     def caught_up() -> bool:
         """No backlog in any input this worker reads: only then may the wall clock run ahead
-        of event time (else a reply still unread would arrive late). Inputs of other workers
-        are not seen: with several workers, a backlog upstream of them can still let a wait
-        breach early (docs/operations.md, known limits)."""
-        for tp in app.assignor.assigned_actives():
-            if tp.topic in source_topics:
-                highwater = app.consumer.highwater(tp)
-                if highwater is None or positions.get(tp, -1) + 1 < highwater:
-                    return False
-        return True
+        of event time (else a reply still unread would arrive late). A partition is caught up
+        at its committed offset too: one with no new record since a restart or hand-over has
+        nothing left to read, and must not hold the wall clock back on every other partition.
+        Inputs of other workers are not seen: with several workers, a backlog upstream of them
+        can still let a wait breach early (docs/operations.md, known limits)."""
+        return all(
+            sequencer.caught_up(tp, committed_offset(tp), app.consumer.highwater(tp))
+            for tp in app.assignor.assigned_actives()
+            if tp.topic in source_topics
+        )
 
     @app.on_rebalance_complete.connect
     async def reindex_timers(sender: faust.App, **kwargs: object) -> None:

@@ -6,6 +6,9 @@ The latency engine must see a conversation's records in order, so a record that 
 of the next expected offset is held back (not processed, not acknowledged) and the partition
 is read again from the expected offset. A re-delivered earlier record is let through: the
 processor recognises what it already applied.
+
+The same next-expected offset says whether a partition has a backlog (``caught_up``), which
+decides when the wall clock may drive its timers.
 """
 
 from __future__ import annotations
@@ -52,3 +55,13 @@ class PartitionSequencer:
 
     def expected(self, partition: Hashable) -> int:
         return self._next[partition]
+
+    def caught_up(self, partition: Hashable, committed: int | None, end: int | None) -> bool:
+        """Whether every record before ``end`` (the partition's end offset; None until the
+        consumer has fetched from it) was processed, here since the assignment or anywhere
+        before it (``committed``). A partition that gets no new record after an assignment
+        is caught up at its committed offset, not behind forever."""
+        if end is None:
+            return False
+        self.start(partition, committed)
+        return self._next.get(partition, 0) >= end

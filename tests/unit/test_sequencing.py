@@ -45,3 +45,26 @@ def test_the_first_record_after_an_assignment_must_be_the_committed_one() -> Non
     sequencer.start("p3", 166)
     assert sequencer.admit("p3", 167) is Verdict.AHEAD  # 166 was dropped at the head
     assert sequencer.admit("p3", 166) is Verdict.IN_ORDER
+
+
+def test_caught_up_by_what_was_processed_here() -> None:
+    sequencer = PartitionSequencer()
+    sequencer.start("p0", 10)
+    assert not sequencer.caught_up("p0", 10, 13)
+    for offset in (10, 11, 12):
+        sequencer.admit("p0", offset)
+    assert sequencer.caught_up("p0", 10, 13)
+    assert not sequencer.caught_up("p0", 10, 14)  # a record arrived meanwhile
+
+
+def test_a_partition_with_nothing_new_after_an_assignment_is_caught_up() -> None:
+    """A restarted worker sees no record of a partition whose input was committed before."""
+    sequencer = PartitionSequencer()
+    assert sequencer.caught_up("p1", 76, 76)
+    assert not sequencer.caught_up("p2", 70, 76)  # six records still to read
+    assert sequencer.caught_up("p3", None, 0)  # an empty partition, nothing committed
+
+
+def test_an_unknown_end_is_not_caught_up() -> None:
+    """The end offset is known only after a fetch: until then, assume a backlog."""
+    assert not PartitionSequencer().caught_up("p0", 76, None)
