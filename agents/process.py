@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from aiokafka import TopicPartition
 from aiokafka.partitioner import murmur2
 from faust.types import TP, EventT
 
@@ -249,22 +250,38 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, SEND_RETRY_MAX_S)
 
-    def committed_offset(tp: TP) -> int | None:
-        """Where faust resumed ``tp`` after the last assignment (it keeps no public accessor)."""
+    def last_commit_seen(tp: TP) -> int | None:
+        """faust's copy of the committed offset (no public accessor): set after the seek that
+        follows an assignment, then after each commit; None when unknown or 0."""
         return app.consumer._committed_offset.get(tp)  # type: ignore[attr-defined]
 
+    async def committed_on_broker(tp: TP) -> int | None:
+        """The group's committed offset, asked of the broker. faust's copy is unset between an
+        assignment and its seek, while records it buffered before the rebalance still come."""
+        thread = app.consumer._thread  # type: ignore[attr-defined]
+        consumer = thread._ensure_consumer()
+        return await thread.call_thread(consumer.committed, TopicPartition(tp.topic, tp.partition))
+
     async def handle(batch: list[EventT]) -> list[EventT]:
-        """Process what is in offset order; returns those events (the others are read again)."""
+        """Process what is next in offset order; returns those events. Records ahead are read
+        again, records behind were processed already, records of partitions this worker no
+        longer owns are left to their owner."""
         async with lock:
             outbox = Outbox()
             done: list[EventT] = []
             rewind: dict[TP, int] = {}
+            assigned = app.assignor.assigned_actives()
             for event in batch:
                 message = event.message
                 tp = message.tp
-                sequencer.start(tp, committed_offset(tp))
-                if tp in rewind or sequencer.admit(tp, message.offset) is Verdict.AHEAD:
-                    rewind.setdefault(tp, sequencer.expected(tp))
+                if tp not in assigned or tp in rewind:
+                    continue
+                if not sequencer.started(tp):
+                    sequencer.start(tp, await committed_on_broker(tp))
+                verdict = sequencer.admit(tp, message.offset)
+                if verdict is Verdict.AHEAD:
+                    rewind[tp] = sequencer.expected(tp)
+                if verdict is not Verdict.IN_ORDER:
                     continue
                 done.append(event)
                 if message.topic == repartition_topic:
@@ -331,7 +348,7 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
         Inputs of other workers are not seen: with several workers, a backlog upstream of them
         can still let a wait breach early (docs/operations.md, known limits)."""
         return all(
-            sequencer.caught_up(tp, committed_offset(tp), app.consumer.highwater(tp))
+            sequencer.caught_up(tp, last_commit_seen(tp), app.consumer.highwater(tp))
             for tp in app.assignor.assigned_actives()
             if tp.topic in source_topics
         )
