@@ -74,6 +74,33 @@ class Outbox:
         self.messages.append((topic, key, value, headers))
 
 
+class ChangelogReceipts:
+    """Waits until the table's writes are on the broker.
+
+    faust queues a table write in its producer buffer, and its ``flush`` returns once the
+    buffer sent nothing for 0.1 s, even when writes are still queued. On a busy worker the
+    input offsets could then be committed before the states behind them reached the
+    changelog, and a kill -9 lost the waits those states held. Each changelog send has its
+    own future: wait for those.
+    """
+
+    def __init__(self, table: Any) -> None:
+        self._pending: list[asyncio.Future[Any]] = []
+        send = table.send_changelog
+
+        def send_and_keep(*args: Any, **kwargs: Any) -> Any:
+            future = send(*args, **kwargs)
+            self._pending.append(future)
+            return future
+
+        table.send_changelog = send_and_keep
+
+    async def wait(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending:
+            await asyncio.gather(*pending)
+
+
 class Utf8Keys(MutableMapping[str, Any]):
     """The conversation table seen with str keys; faust keeps them as bytes (see register)."""
 
@@ -137,6 +164,7 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
         # fail every recovery (standby or takeover); JSON already gives back the dict.
     )
     processor = LatencyProcessor(runtime.sla_policy, Utf8Keys(table))
+    receipts = ChangelogReceipts(table)
     recent = RecentIds(DEDUP_WINDOW)
     sequencer = PartitionSequencer()
     lock = asyncio.Lock()  # the batch and the deadline timer share the processor's pending writes
@@ -300,7 +328,7 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
         offset without waiting for table writes, and a state lost behind a committed offset
         would lose the wait it held."""
         if processor.commit():
-            await app.producer.flush()
+            await receipts.wait()
 
     @app.agent(stream_source, name="process")
     async def process(stream: faust.StreamT) -> None:
