@@ -345,8 +345,16 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                 log.exception("batch failed; stopping the worker so its input is read again")
                 await app.crash(exc)
                 return
-            for event in done:  # an event held back stays unacked: it is read again
-                await stream.ack(event)
+            processed = {id(event) for event in done}
+            for event in events:
+                if id(event) in processed:
+                    await stream.ack(event)
+                else:
+                    # Held back (read again), behind (processed before) or of a partition
+                    # moved away: its offset must not count as processed here, but faust must
+                    # not wait for it either (a rebalance or a stop waits for every message
+                    # not acked: SIGTERM hung). Mark it done without recording the offset.
+                    event.message.acked = True
 
     @app.task
     async def refuse_mismatched_partitions() -> None:
