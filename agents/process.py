@@ -28,6 +28,7 @@ from typing import Any
 
 import faust
 from aiokafka import TopicPartition
+from aiokafka.errors import IllegalStateError
 from aiokafka.partitioner import murmur2
 from faust.types import TP, EventT
 
@@ -292,17 +293,15 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
 
     async def handle(batch: list[EventT]) -> list[EventT]:
         """Process what is next in offset order; returns those events. Records ahead are read
-        again, records behind were processed already, records of partitions this worker no
-        longer owns are left to their owner."""
+        again, records behind were processed already."""
         async with lock:
             outbox = Outbox()
             done: list[EventT] = []
             rewind: dict[TP, int] = {}
-            assigned = app.assignor.assigned_actives()
             for event in batch:
                 message = event.message
                 tp = message.tp
-                if tp not in assigned or tp in rewind:
+                if tp in rewind:
                     continue
                 if not sequencer.started(tp):
                     sequencer.start(tp, await committed_on_broker(tp))
@@ -320,7 +319,10 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
             await store_states()
             for tp, offset in rewind.items():
                 log.warning("records of %s arrived ahead of offset %d: reading again", tp, offset)
-                await app.consumer.seek(tp, offset)
+                try:
+                    await app.consumer.seek(tp, offset)
+                except IllegalStateError:  # moved away meanwhile: its new owner reads it
+                    log.warning("%s is no longer assigned here", tp)
             return done
 
     async def store_states() -> None:
@@ -350,10 +352,10 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                 if id(event) in processed:
                     await stream.ack(event)
                 else:
-                    # Held back (read again), behind (processed before) or of a partition
-                    # moved away: its offset must not count as processed here, but faust must
-                    # not wait for it either (a rebalance or a stop waits for every message
-                    # not acked: SIGTERM hung). Mark it done without recording the offset.
+                    # Held back (read again) or behind (processed before): its offset must
+                    # not count as processed here, but faust must not wait for it either (a
+                    # rebalance or a stop waits for every message not acked: SIGTERM hung).
+                    # Mark it done without recording the offset.
                     event.message.acked = True
 
     @app.task
