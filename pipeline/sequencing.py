@@ -27,7 +27,6 @@ class Verdict(Enum):
     IN_ORDER = "in order"  # the next offset: process it
     BEHIND = "behind"  # processed before: skip it
     AHEAD = "ahead"  # offsets before it were not seen yet: do not process, read again
-    HELD = "held"  # ahead, and a re-read from the expected offset is already under way
 
 
 class PartitionSequencer:
@@ -68,16 +67,17 @@ class PartitionSequencer:
             return Verdict.BEHIND
         rewinds, last_at = self._rewinds.get((partition, expected), (0, float("-inf")))
         now = self._clock()
-        if now - last_at < self._rewind_wait_s:
-            # Records buffered before the last re-read still come: they are no sign that the
-            # expected offset is missing, and must not use up the rewinds.
-            return Verdict.HELD
-        if rewinds >= self._max_rewinds:
-            # Re-read several times and the offsets are really not there (deleted by
-            # retention): accept the jump.
-            self._next[partition] = offset + 1
-            return Verdict.IN_ORDER
-        self._rewinds[(partition, expected)] = (rewinds + 1, now)
+        # Every record ahead asks for a re-read: the consumer drops what it re-reads below a
+        # record it was still handing out, so only the last re-read counts. Re-reads close
+        # together are one attempt, though: records buffered before the first must not use up
+        # the attempts that accept a retention gap.
+        if now - last_at >= self._rewind_wait_s:
+            if rewinds >= self._max_rewinds:
+                # Read again several times and the offsets are really not there (deleted by
+                # retention): accept the jump.
+                self._next[partition] = offset + 1
+                return Verdict.IN_ORDER
+            self._rewinds[(partition, expected)] = (rewinds + 1, now)
         return Verdict.AHEAD
 
     def expected(self, partition: Hashable) -> int:
