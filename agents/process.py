@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from aiokafka import TopicPartition
+from aiokafka.errors import IllegalStateError
 from aiokafka.partitioner import murmur2
 from faust.types import TP, EventT
 
@@ -71,6 +73,33 @@ class Outbox:
         self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None
     ) -> None:
         self.messages.append((topic, key, value, headers))
+
+
+class ChangelogReceipts:
+    """Waits until the table's writes are on the broker.
+
+    faust queues a table write in its producer buffer, and its ``flush`` returns once the
+    buffer sent nothing for 0.1 s, even when writes are still queued. On a busy worker the
+    input offsets could then be committed before the states behind them reached the
+    changelog, and a kill -9 lost the waits those states held. Each changelog send has its
+    own future: wait for those.
+    """
+
+    def __init__(self, table: Any) -> None:
+        self._pending: list[asyncio.Future[Any]] = []
+        send = table.send_changelog
+
+        def send_and_keep(*args: Any, **kwargs: Any) -> Any:
+            future = send(*args, **kwargs)
+            self._pending.append(future)
+            return future
+
+        table.send_changelog = send_and_keep
+
+    async def wait(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending:
+            await asyncio.gather(*pending)
 
 
 class Utf8Keys(MutableMapping[str, Any]):
@@ -136,8 +165,8 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
         # fail every recovery (standby or takeover); JSON already gives back the dict.
     )
     processor = LatencyProcessor(runtime.sla_policy, Utf8Keys(table))
+    receipts = ChangelogReceipts(table)
     recent = RecentIds(DEDUP_WINDOW)
-    positions: dict[TP, int] = {}
     sequencer = PartitionSequencer()
     lock = asyncio.Lock()  # the batch and the deadline timer share the processor's pending writes
 
@@ -250,12 +279,21 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, SEND_RETRY_MAX_S)
 
-    def committed_offset(tp: TP) -> int | None:
-        """Where faust resumed ``tp`` after the last assignment (it keeps no public accessor)."""
+    def last_commit_seen(tp: TP) -> int | None:
+        """faust's copy of the committed offset (no public accessor): set after the seek that
+        follows an assignment, then after each commit; None when unknown or 0."""
         return app.consumer._committed_offset.get(tp)  # type: ignore[attr-defined]
 
+    async def committed_on_broker(tp: TP) -> int | None:
+        """The group's committed offset, asked of the broker. faust's copy is unset between an
+        assignment and its seek, while records it buffered before the rebalance still come."""
+        thread = app.consumer._thread  # type: ignore[attr-defined]
+        consumer = thread._ensure_consumer()
+        return await thread.call_thread(consumer.committed, TopicPartition(tp.topic, tp.partition))
+
     async def handle(batch: list[EventT]) -> list[EventT]:
-        """Process what is in offset order; returns those events (the others are read again)."""
+        """Process what is next in offset order; returns those events. Records ahead are read
+        again, records behind were processed already."""
         async with lock:
             outbox = Outbox()
             done: list[EventT] = []
@@ -263,12 +301,16 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
             for event in batch:
                 message = event.message
                 tp = message.tp
-                sequencer.start(tp, committed_offset(tp))
-                if tp in rewind or sequencer.admit(tp, message.offset) is Verdict.AHEAD:
-                    rewind.setdefault(tp, sequencer.expected(tp))
+                if tp in rewind:
+                    continue
+                if not sequencer.started(tp):
+                    sequencer.start(tp, await committed_on_broker(tp))
+                verdict = sequencer.admit(tp, message.offset)
+                if verdict is Verdict.AHEAD:
+                    rewind[tp] = sequencer.expected(tp)
+                if verdict is not Verdict.IN_ORDER:
                     continue
                 done.append(event)
-                positions[tp] = message.offset
                 if message.topic == repartition_topic:
                     from_repartition(message, outbox)
                 else:
@@ -277,7 +319,10 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
             await store_states()
             for tp, offset in rewind.items():
                 log.warning("records of %s arrived ahead of offset %d: reading again", tp, offset)
-                await app.consumer.seek(tp, offset)
+                try:
+                    await app.consumer.seek(tp, offset)
+                except IllegalStateError:  # moved away meanwhile: its new owner reads it
+                    log.warning("%s is no longer assigned here", tp)
             return done
 
     async def store_states() -> None:
@@ -285,7 +330,7 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
         offset without waiting for table writes, and a state lost behind a committed offset
         would lose the wait it held."""
         if processor.commit():
-            await app.producer.flush()
+            await receipts.wait()
 
     @app.agent(stream_source, name="process")
     async def process(stream: faust.StreamT) -> None:
@@ -302,8 +347,16 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                 log.exception("batch failed; stopping the worker so its input is read again")
                 await app.crash(exc)
                 return
-            for event in done:  # an event held back stays unacked: it is read again
-                await stream.ack(event)
+            processed = {id(event) for event in done}
+            for event in events:
+                if id(event) in processed:
+                    await stream.ack(event)
+                else:
+                    # Held back (read again) or behind (processed before): its offset must
+                    # not count as processed here, but faust must not wait for it either (a
+                    # rebalance or a stop waits for every message not acked: SIGTERM hung).
+                    # Mark it done without recording the offset.
+                    event.message.acked = True
 
     @app.task
     async def refuse_mismatched_partitions() -> None:
@@ -327,15 +380,16 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
 
     def caught_up() -> bool:
         """No backlog in any input this worker reads: only then may the wall clock run ahead
-        of event time (else a reply still unread would arrive late). Inputs of other workers
-        are not seen: with several workers, a backlog upstream of them can still let a wait
-        breach early (docs/operations.md, known limits)."""
-        for tp in app.assignor.assigned_actives():
-            if tp.topic in source_topics:
-                highwater = app.consumer.highwater(tp)
-                if highwater is None or positions.get(tp, -1) + 1 < highwater:
-                    return False
-        return True
+        of event time (else a reply still unread would arrive late). A partition is caught up
+        at its committed offset too: one with no new record since a restart or hand-over has
+        nothing left to read, and must not hold the wall clock back on every other partition.
+        Inputs of other workers are not seen: with several workers, a backlog upstream of them
+        can still let a wait breach early (docs/operations.md, known limits)."""
+        return all(
+            sequencer.caught_up(tp, last_commit_seen(tp), app.consumer.highwater(tp))
+            for tp in app.assignor.assigned_actives()
+            if tp.topic in source_topics
+        )
 
     @app.on_rebalance_complete.connect
     async def reindex_timers(sender: faust.App, **kwargs: object) -> None:

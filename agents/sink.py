@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from pipeline import metrics
 from pipeline.clickhouse import ClickHouseBackend, ClickHouseError, ClickHouseUnavailable
@@ -55,6 +56,10 @@ class ClickHouseSink:
         self._health = health
         self._roles = runtime.topic_roles()
         self._batchers: dict[TopicPartition, PartitionBatcher] = {}
+        #: Batches closed but not yet written, oldest first, per partition.
+        self._closed: dict[TopicPartition, list[Batch]] = {}
+        #: The fetch loop and the rebalance callback both write: one at a time, in order.
+        self._writing = asyncio.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
         self._consumer: AIOKafkaConsumer | None = None
         self.paused_seconds = 0.0
@@ -74,12 +79,14 @@ class ClickHouseSink:
         try:
             while True:
                 fetched = await consumer.getmany(timeout_ms=200, max_records=20000)
-                ready: list[Batch] = []
                 for tp, messages in fetched.items():
-                    ready.extend(await self._accept(tp, messages))
-                ready.extend(batch for b in self._batchers.values() if (batch := b.close_if_old()))
-                for batch in ready:
-                    await self._write_and_commit(batch)
+                    closed = await self._accept(tp, messages)
+                    self._closed.setdefault(tp, []).extend(closed)
+                for tp, batcher in self._batchers.items():
+                    if (batch := batcher.close_if_old()) is not None:
+                        self._closed.setdefault(tp, []).append(batch)
+                self._drop_unassigned(consumer.assignment())
+                await self._write_closed(list(self._closed))
         finally:
             await consumer.stop()
             self._executor.shutdown(wait=True)
@@ -144,19 +151,44 @@ class ClickHouseSink:
         )
         return self._new_batcher(tp, ranges)
 
+    def _drop_unassigned(self, assigned: set[TopicPartition]) -> None:
+        """Forget partitions a rebalance moved away while their records were being batched:
+        nothing of them was committed here, so their new owner reads them again."""
+        for tp in [tp for tp in (*self._batchers, *self._closed) if tp not in assigned]:
+            self._batchers.pop(tp, None)
+            self._closed.pop(tp, None)
+
     async def flush_revoked(self, partitions: Iterable[TopicPartition]) -> None:
-        """Before giving partitions away: write and commit what is open, drop the rest."""
+        """Before giving partitions away: write and commit what is closed or open, in order."""
+        partitions = list(partitions)
         for tp in partitions:
             batcher = self._batchers.pop(tp, None)
-            batch = batcher.close_now() if batcher else None
-            if batch is not None:
-                await self._write_and_commit(batch)
+            if batcher is not None and (batch := batcher.close_now()) is not None:
+                self._closed.setdefault(tp, []).append(batch)
+        await self._write_closed(partitions)
+
+    async def _write_closed(self, partitions: Iterable[TopicPartition]) -> None:
+        """Write and commit each partition's closed batches oldest first: a commit must never
+        pass a batch still waiting to be written (a crash would then lose it)."""
+        async with self._writing:
+            for tp in partitions:
+                queue = self._closed.get(tp, [])
+                while queue:
+                    await self._write_and_commit(queue[0])
+                    queue.pop(0)
+                self._closed.pop(tp, None)
 
     async def _write_and_commit(self, batch: Batch) -> None:
         assert self._consumer is not None
         await self._insert_with_retry(batch)
         tp = TopicPartition(batch.topic, batch.partition)
-        await self._consumer.commit({tp: batch.last_offset + 1})
+        try:
+            await self._consumer.commit({tp: batch.last_offset + 1})
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The group moved on while ClickHouse took the batch: the partition's next owner
+            # reads it again and re-forms it from its recorded intent, under the same token.
+            log.warning("batch %s written, offset not committed: %s", batch.dedup_token, exc)
+            return
         self._runtime.progress.sink_records[self._roles[batch.topic]] += batch.records
 
     async def _insert_with_retry(self, batch: Batch) -> None:

@@ -7,10 +7,12 @@ first and commits the state second, so a crash in between loses no output.
 
 The reverse crash (state committed, input offsets not yet) re-delivers events whose effect is
 already stored: each stored conversation records the input positions of the last events that
-changed it, and an event at one of them is skipped, so a re-delivered customer message never
-re-opens a wait that was answered. Positions are matched exactly, not as "at or before the
-last": across a rebalance the consumer can deliver a later record before an earlier one it
-dropped, and the earlier one must still be applied when it comes.
+changed it, and an event at or before the newest of them is skipped, so a re-delivered customer
+message never re-opens a wait that was answered. "At or before" and not only the recorded
+positions: an event that changed nothing when it came (a customer's "好的" before any question)
+can change the newer state when applied again (it would start the wait earlier). This relies on
+each input's records coming in offset order, which the worker's sequencer guarantees
+(pipeline/sequencing.py).
 
 A stored conversation is ``{"p": partition, "s": ConversationState.to_dict(), "a": {input:
 [[offset, index], ...]}}``; ``index`` numbers the events one raw record became. The partition
@@ -164,4 +166,5 @@ def _state_of(stored: Stored | None) -> ConversationState | None:
 
 
 def _already_applied(applied: dict[str, list[list[int]]], position: Position) -> bool:
-    return [position[1], position[2]] in applied.get(position[0], [])
+    kept = applied.get(position[0])
+    return bool(kept) and [position[1], position[2]] <= max(kept)

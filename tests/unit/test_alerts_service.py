@@ -14,10 +14,10 @@ from schemas.latency import Breach
 NOW = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)
 
 
-def breach(status: str = "open", rep: str = "lisi") -> Breach:
+def breach(status: str = "open", rep: str = "lisi", breach_id: str = "b1") -> Breach:
     return Breach(
         tenant="t",
-        breach_id="b1",
+        breach_id=breach_id,
         kind="first_reply",
         source="wecom",
         conversation_id="c1",
@@ -125,3 +125,25 @@ def test_failed_delivery_and_failing_callback_never_raise() -> None:
     asyncio.run(main())
     # breach and its escalation (due at once) are queued, then both fail: port 9 refuses
     assert sorted(calls) == ["failed", "failed", "queued", "queued"]
+
+
+def test_a_close_arriving_while_an_escalation_is_enqueued_spares_the_others() -> None:
+    """Recording one escalation awaits the sink; a close submitted meanwhile drops another
+    escalation that was already due. The tick must skip it and still escalate the rest."""
+    records: list[AlertRecord] = []
+
+    async def main() -> None:
+        async def on_record(record: AlertRecord) -> None:
+            records.append(record)
+            if (record.breach_id, record.stage) == ("b1", "escalation"):
+                await alerts.submit(breach(status="closed", breach_id="b2"))
+
+        alerts = service(webhook_config(), records, on_record=on_record)
+        for breach_id in ("b1", "b2", "b3"):
+            await alerts.submit(breach(breach_id=breach_id))
+        await alerts.tick()
+        await alerts.close()
+
+    asyncio.run(main())
+    escalated = {r.breach_id for r in records if r.stage == "escalation" and r.status == "queued"}
+    assert escalated == {"b1", "b3"}

@@ -260,15 +260,19 @@ def test_events_of_one_raw_record_are_told_apart_by_their_index() -> None:
     assert processor.process(second, 0, position=("raw/0", 3, 1)) != []
 
 
-def test_an_earlier_record_delivered_late_is_still_applied() -> None:
-    """Across a rebalance a later record can arrive before an earlier one that was dropped."""
-    processor = LatencyProcessor(POLICY, {})
-    question = message("customer", minutes(0), "late-question")
-    reply = message("rep", minutes(30), "late-question")
-    processor.process(
-        message("customer", minutes(-60), "late-question"), 0, position=("raw/0", 3, 0)
-    )
-    processor.process(message("rep", minutes(-50), "late-question"), 0, position=("raw/0", 4, 0))
-    processor.process(question, 0, position=("raw/0", 6, 0))  # offset 5 was dropped, then...
-    (sample,) = processor.process(reply, 0, position=("raw/0", 5, 0))  # ...read again
+def test_a_re_read_event_that_changed_nothing_is_not_applied_again() -> None:
+    """A customer's "好的" before any question opens no wait; read again after the question
+    opened one, it would start that wait earlier (and change its id, so the sample)."""
+    store: dict[str, dict] = {}
+    first = LatencyProcessor(POLICY, store)
+    thanks = message("customer", minutes(0), "thanks-first").model_copy(update={"text": "好的"})
+    question = message("customer", minutes(5), "thanks-first")
+    reply = message("rep", minutes(30), "thanks-first")
+    assert first.process(thanks, 0, position=("raw/0", 3, 0)) == []
+    first.process(question, 0, position=("raw/0", 4, 0))
+    first.commit()
+    restarted = LatencyProcessor(POLICY, store)
+    restarted.process(thanks, 0, position=("raw/0", 3, 0))  # the input read again from 3
+    restarted.process(question, 0, position=("raw/0", 4, 0))
+    (sample,) = restarted.process(reply, 0, position=("raw/0", 5, 0))
     assert isinstance(sample, LatencySample) and sample.start_event_id == question.event_id
