@@ -187,8 +187,7 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                     continue
                 with metrics.TAGGING_SECONDS.time():
                     tagged = runtime.tagger.current().tag_event(item)
-                for signal in tagged.signals:
-                    metrics.SIGNALS.labels(signal=signal).inc()
+                metrics.count_signals(tagged.signals)
                 key = tagged.conversation_id.encode()
                 if key == message.key or (
                     partition_for(key, settings.topic_partitions) == message.partition
