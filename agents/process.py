@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
-from aiokafka.partitioner import murmur2
 from faust.types import TP, EventT
 
 from agents.codec import encode_model, encode_rejection, encode_tagged
@@ -36,6 +35,7 @@ from pipeline.latency.engine import Output
 from pipeline.latency.processor import LatencyProcessor, Position
 from pipeline.normalize import normalize_record
 from pipeline.normalize.recent import RecentIds
+from pipeline.partitioner import partition_for
 from pipeline.runtime import Runtime
 from pipeline.sequencing import PartitionSequencer, Verdict
 from schemas.events import CanonicalEvent, Rejection
@@ -52,11 +52,6 @@ SEND_RETRY_START_S = 0.5
 SEND_RETRY_MAX_S = 30.0
 #: Seconds to wait for the broker's metadata of every input topic before checking its partitions.
 PARTITION_CHECK_TRIES = 60
-
-
-def partition_for(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner (murmur2, as in aiokafka and Java) picks."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 @dataclass
