@@ -30,6 +30,7 @@ import faust
 from faust.types import TP, EventT
 
 from agents.codec import encode_model, encode_rejection, encode_tagged
+from agents.delivery import send_all
 from pipeline import metrics
 from pipeline.latency.engine import Output
 from pipeline.latency.processor import LatencyProcessor, Position
@@ -228,11 +229,8 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
         delay = SEND_RETRY_START_S
         while True:
             try:
-                pending = [
-                    await app.producer.send(topic, key, value, None, None, headers)
-                    for topic, key, value, headers in outbox.messages
-                ]
-                await asyncio.gather(*pending)
+                producer = app.producer._ensure_producer()  # type: ignore[attr-defined]
+                await send_all(producer, app.conf.producer_partitioner, outbox.messages)
                 return
             except Exception as exc:
                 log.warning(
