@@ -42,6 +42,11 @@ class DecodedStates:
         if len(entries) > self._kept:
             del entries[next(iter(entries))]
 
+    def discard(self, key: str) -> None:
+        """Drop ``key``'s state (its stored value was deleted)."""
+        for entries in self._by_partition.values():
+            entries.pop(key, None)
+
     def forget(self, partition: int) -> None:
         """Drop a revoked partition's states: its keys now change on another worker."""
         self._by_partition.pop(partition, None)

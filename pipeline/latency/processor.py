@@ -111,6 +111,7 @@ class LatencyProcessor:
         for key, change in pending.items():
             if change is None:
                 self.store.pop(key, None)
+                self._decoded.discard(key)
                 continue
             partition, state, applied = change
             stored = {"p": partition, "s": state.to_dict(), "a": applied}

@@ -33,6 +33,14 @@ def test_forget_drops_only_the_revoked_partition() -> None:
     assert len(decoded) == 1
 
 
+def test_discard_drops_a_deleted_key() -> None:
+    decoded = DecodedStates()
+    decoded.state("a", stored_state("a", partition=1))
+    decoded.state("b", stored_state("b", partition=1))
+    decoded.discard("a")
+    assert len(decoded) == 1
+
+
 def test_the_oldest_entries_go_past_the_limit() -> None:
     decoded = DecodedStates(kept_per_partition=2)
     values = {key: stored_state(key) for key in "abc"}
