@@ -230,7 +230,7 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
         while True:
             try:
                 producer = app.producer._ensure_producer()  # type: ignore[attr-defined]
-                await send_all(producer, app.conf.producer_partitioner, outbox.messages)
+                await send_all(producer, app.producer.partitioner, outbox.messages)
                 return
             except Exception as exc:
                 log.warning(
