@@ -10,6 +10,7 @@ from agents.sink import ClickHouseSink
 from pipeline.alerts import AlertConfig
 from pipeline.clickhouse import ClickHouseBackend
 from pipeline.health import Check, HealthState
+from pipeline.partitioner import RememberingPartitioner
 from pipeline.runtime import Runtime
 
 APP_ID = "salesradar"
@@ -63,6 +64,8 @@ def build_app(
         web_enabled=False,
         datadir=str(settings.table_dir),
         producer_linger_ms=5,
+        # the default partitioner's choices, without hashing the same key again per record
+        producer_partitioner=RememberingPartitioner(),
         # The memory store rebuilds every table from its changelog on each assignment, so
         # faust's check of local against broker offsets (meant for rocksdb) only misfires:
         # after a kill -9 it stopped recovery on an offset one past the broker's highwater.

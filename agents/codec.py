@@ -13,12 +13,14 @@ from schemas.events import Rejection
 
 
 def encode_model(model: BaseModel) -> bytes:
-    return orjson.dumps(model.model_dump(mode="json"))
+    """pydantic's own JSON: the same bytes as orjson of ``model_dump(mode="json")``, at less
+    than half the cost (no intermediate dict)."""
+    return model.__pydantic_serializer__.to_json(model)
 
 
 def encode_tagged(kind: str, model: BaseModel) -> bytes:
     """Latency-topic records carry their type so the sink and alerts know what they hold."""
-    return orjson.dumps({"type": kind, "data": model.model_dump(mode="json")})
+    return b'{"type":' + orjson.dumps(kind) + b',"data":' + encode_model(model) + b"}"
 
 
 def encode_rejection(rejection: Rejection) -> bytes:

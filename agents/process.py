@@ -29,15 +29,16 @@ from typing import Any
 import faust
 from aiokafka import TopicPartition
 from aiokafka.errors import IllegalStateError
-from aiokafka.partitioner import murmur2
 from faust.types import TP, EventT
 
 from agents.codec import encode_model, encode_rejection, encode_tagged
+from agents.delivery import send_all
 from pipeline import metrics
 from pipeline.latency.engine import Output
 from pipeline.latency.processor import LatencyProcessor, Position
 from pipeline.normalize import normalize_record
 from pipeline.normalize.recent import RecentIds
+from pipeline.partitioner import partition_for
 from pipeline.runtime import Runtime
 from pipeline.sequencing import PartitionSequencer, Verdict
 from schemas.events import CanonicalEvent, Rejection
@@ -54,11 +55,6 @@ SEND_RETRY_START_S = 0.5
 SEND_RETRY_MAX_S = 30.0
 #: Seconds to wait for the broker's metadata of every input topic before checking its partitions.
 PARTITION_CHECK_TRIES = 60
-
-
-def partition_for(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner (murmur2, as in aiokafka and Java) picks."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 @dataclass
@@ -216,8 +212,7 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                     continue
                 with metrics.TAGGING_SECONDS.time():
                     tagged = runtime.tagger.current().tag_event(item)
-                for signal in tagged.signals:
-                    metrics.SIGNALS.labels(signal=signal).inc()
+                metrics.count_signals(tagged.signals)
                 key = tagged.conversation_id.encode()
                 if key == message.key or (
                     partition_for(key, settings.topic_partitions) == message.partition
@@ -263,11 +258,8 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
         delay = SEND_RETRY_START_S
         while True:
             try:
-                pending = [
-                    await app.producer.send(topic, key, value, None, None, headers)
-                    for topic, key, value, headers in outbox.messages
-                ]
-                await asyncio.gather(*pending)
+                producer = app.producer._ensure_producer()  # type: ignore[attr-defined]
+                await send_all(producer, app.producer.partitioner, outbox.messages)
                 return
             except Exception as exc:
                 log.warning(

@@ -157,8 +157,9 @@ def _fast_join() -> dict[str, float]:
 
 async def measure_ceiling(
     settings: Settings, topics: list[str], total: int, datadir: Path, timeout_s: float
-) -> float:
-    """Records/s of a faust agent that only consumes: the framework's own ceiling here."""
+) -> tuple[float, float]:
+    """Records/s of a faust agent that only consumes, the framework's own ceiling here, and
+    the CPU microseconds per record of the event-loop thread it runs on."""
     import faust
 
     datadir.mkdir(parents=True, exist_ok=True)
@@ -172,18 +173,21 @@ async def measure_ceiling(
     )
     source = app.topic(*topics, value_serializer="raw", key_serializer="raw")
     seen: list[float] = []
+    cpu: list[float] = []
 
     @app.agent(source, name="count")
     async def count(stream: faust.StreamT) -> None:
         async for _ in stream:
             seen.append(time.perf_counter())
+            if len(seen) in (1, total):
+                cpu.append(time.thread_time())
 
     await app.start()
     try:
         await _until(lambda: len(seen) >= total, timeout_s, f"the bare agent to read {total}")
     finally:
         await app.stop()
-    return (total - 1) / (seen[total - 1] - seen[0])
+    return (total - 1) / (seen[total - 1] - seen[0]), (cpu[1] - cpu[0]) / (total - 1) * 1e6
 
 
 async def run_bench(
@@ -200,7 +204,7 @@ async def run_bench(
     paced = paced[: int(options.rate * options.paced_seconds)]
     await _produce_all(settings, backlog)
     report(f"bench: {len(backlog):,} raw records produced; measuring the bare faust agent")
-    ceiling = await measure_ceiling(
+    ceiling, ceiling_cpu_us = await measure_ceiling(
         settings,
         list(runtime.raw_topics()),
         len(backlog),
@@ -214,9 +218,11 @@ async def run_bench(
     await app.start()
     try:
         started = await _until(lambda: progress.raw_consumed > 0, options.timeout_s, "start")
+        cpu_started = time.thread_time()
         streamed = await _until(
             lambda: _streamed(progress, len(backlog)), options.timeout_s, "the faust pass"
         )
+        stream_cpu_us = (time.thread_time() - cpu_started) / len(backlog) * 1e6
         finished = await _until(
             lambda: _drained(progress, len(backlog)), options.timeout_s, "the backlog"
         )
@@ -251,6 +257,8 @@ async def run_bench(
         open_waits=open_waits,
         cores=os.cpu_count() or 1,
         load=load_average(),
+        ceiling_cpu_us=ceiling_cpu_us,
+        stream_cpu_us=stream_cpu_us,
     )
 
 

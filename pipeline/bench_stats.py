@@ -55,6 +55,11 @@ class BenchResult:
     open_waits: int
     cores: int
     load: str
+    #: CPU of the worker's event-loop thread per record (the bare agent; the faust pass, which
+    #: shares that thread with the sink's row building): unlike rates, barely moved by load
+    #: from other processes on a shared machine.
+    ceiling_cpu_us: float = 0.0
+    stream_cpu_us: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -74,4 +79,11 @@ class BenchResult:
             f"({self.paced_records:,} records, {self.latency_samples:,} sampled): "
             f"p50 {self.p50_s:.2f} s, p99 {self.p99_s:.2f} s",
             f"worker RSS: {self.rss_mb:.0f} MB with {self.open_waits:,} open waits",
+            f"event-loop CPU per record: bare agent {self.ceiling_cpu_us:,.0f} us, faust pass "
+            f"{self.stream_cpu_us:,.0f} us ({self.cpu_ratio:.0%}: the pass's share of the "
+            "ceiling on an otherwise idle core)",
         ]
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.ceiling_cpu_us / self.stream_cpu_us if self.stream_cpu_us else 0.0

@@ -12,7 +12,8 @@ never put a rep, customer or conversation id in a label, or the series count exp
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from functools import cache
 from wsgiref.simple_server import WSGIServer
 
 from aiohttp import web
@@ -132,10 +133,31 @@ LAST_EVENT_TIMESTAMP = Gauge(
 )
 
 
+# labels() costs more than the increment it leads to; the per-record paths keep the series
+# they touch (label sets are small closed sets, and these series are never removed).
+@cache
+def _consumed(topic: str, source: str) -> tuple[Counter, Gauge]:
+    return EVENTS_CONSUMED.labels(topic=topic, source=source), LAST_EVENT_TIMESTAMP.labels(
+        source=source
+    )
+
+
+@cache
+def _signal(signal: str) -> Counter:
+    return SIGNALS.labels(signal=signal)
+
+
 def record_consumed(topic: str, source: str, count: int = 1) -> None:
     """Count consumed records and stamp the source as alive, so both move together."""
-    EVENTS_CONSUMED.labels(topic=topic, source=source).inc(count)
-    LAST_EVENT_TIMESTAMP.labels(source=source).set(time.time())
+    consumed, last_seen = _consumed(topic, source)
+    consumed.inc(count)
+    last_seen.set(time.time())
+
+
+def count_signals(signals: Iterable[str]) -> None:
+    """One increment per signal an event was tagged with."""
+    for signal in signals:
+        _signal(signal).inc()
 
 
 _lag_series: set[tuple[str, str]] = set()

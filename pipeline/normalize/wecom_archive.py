@@ -134,17 +134,21 @@ def _switch(doc: Mapping[str, Any], factory: EventFactory) -> CanonicalEvent:
 def _counterparts(
     factory: EventFactory, sender: str, sender_is_staff: bool, recipients: list[str]
 ) -> tuple[Party, Party]:
-    """The rep and customer of a message: the sender, and the first of the other side."""
+    """The rep and customer of a message: the sender, and the first of the other side.
+
+    Recipients are classified only up to the first one of the other side: a group's list can
+    be long, and the rest would not change the answer.
+    """
     directory = factory.directory
-    staff = [r for r in recipients if is_staff(factory, r)]
-    external = [r for r in recipients if r not in staff]
     if sender_is_staff:
         rep = resolve_rep(directory, "wecom", sender)
-        customer = resolve_customer(directory, "wecom", external[0]) if external else Party()
+        external = next((r for r in recipients if not is_staff(factory, r)), None)
+        customer = resolve_customer(directory, "wecom", external) if external else Party()
         return rep, customer
     customer = resolve_customer(directory, "wecom", sender)
+    staff = next((r for r in recipients if is_staff(factory, r)), None)
     if staff:
-        return resolve_rep(directory, "wecom", staff[0]), customer
+        return resolve_rep(directory, "wecom", staff), customer
     if customer.owner:
         return Party(id=customer.owner), customer
     return Party(), customer

@@ -94,7 +94,8 @@ class Tagger:
         return tuple(sorted(found))
 
     def tag_event(self, event: CanonicalEvent) -> CanonicalEvent:
-        """A copy of `event` with `signals` filled from its subject, text, kind and actor."""
+        """`event` with `signals` filled from its subject, text, kind and actor (a copy if they
+        differ from the ones it carries)."""
         subject = event.attrs.get("subject", "")
         text = f"{subject}\n{event.text}" if subject else event.text
         signals = set(self.tag(text, event.actor, event.kind))
@@ -104,7 +105,10 @@ class Tagger:
             and event.actor in self._material_actors
         ):
             signals.add("material_sent")
-        return event.model_copy(update={"signals": tuple(sorted(signals))})
+        found = tuple(sorted(signals))
+        if found == event.signals:  # the event is frozen: an equal copy would be waste
+            return event
+        return event.model_copy(update={"signals": found})
 
     def _speaker_filter(self, signals: frozenset[str], actor: Actor) -> list[str]:
         return [signal for signal in signals if actor in self._allowed[signal]]

@@ -71,6 +71,16 @@ def test_record_consumed_counts_and_stamps_the_source() -> None:
     assert start <= stamp <= time.time()
 
 
+def test_count_signals_counts_each_signal_of_each_event() -> None:
+    def count(signal: str) -> float:
+        return REGISTRY.get_sample_value("salesradar_signals_total", {"signal": signal}) or 0.0
+
+    before = count("demo"), count("contract")
+    metrics.count_signals(("demo", "contract"))
+    metrics.count_signals(("demo",))
+    assert (count("demo"), count("contract")) == (before[0] + 2, before[1] + 1)
+
+
 def test_metrics_handler_serves_the_exposition_format() -> None:
     metrics.BREACHES.labels(kind="lead_unassigned").inc()
     response = asyncio.run(metrics.metrics_handler(None))
