@@ -5,15 +5,13 @@ fail, so "dead" is the final outcome reached without any HTTP server)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from pipeline.alerts import AlertRecord, AlertService, InMemoryAlertStateStore
 from pipeline.alerts.config import AlertConfig
 from pipeline.alerts.holds import Hold, Holds, caught_up
-from schemas.latency import Breach, WaitReminder
-
-NOW = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)  # noon in Shanghai: no quiet hours
-
+from schemas.latency import WaitReminder
+from tests.unit.test_alerts_service import NOW, breach
 
 # -- the holds ------------------------------------------------------------------------------
 
@@ -93,31 +91,6 @@ def refused_config(*, max_attempts: int = 1, after_s: float = 1800) -> AlertConf
             },
             "escalation": {"after_s": after_s},
         }
-    )
-
-
-def breach(status: str = "open", breach_id: str = "b1") -> Breach:
-    return Breach(
-        tenant="t",
-        breach_id=breach_id,
-        kind="first_reply",
-        source="wecom",
-        conversation_id="c1",
-        start_event_id="e1",
-        rep_id="lisi",
-        owner_rep_id="lisi",
-        customer_id="cust-1",
-        customer_tier="B",
-        started_at=NOW - timedelta(hours=3),
-        deadline=NOW - timedelta(hours=1),
-        sla_s=7200.0,
-        detected_at=NOW,
-        status=status,
-        closed_at=NOW if status == "closed" else None,
-        reply_event_id="",
-        latency_s=None,
-        last_customer_signals=(),
-        last_customer_text="",
     )
 
 

@@ -31,7 +31,7 @@ def breach(status: str = "open", rep: str = "lisi", breach_id: str = "b1") -> Br
         sla_s=7200.0,
         detected_at=NOW,
         status=status,
-        closed_at=None,
+        closed_at=NOW if status == "closed" else None,
         reply_event_id="",
         latency_s=None,
         last_customer_signals=(),
