@@ -24,8 +24,8 @@ from agents.codec import encode_model
 from pipeline.alerts import AlertConfig, AlertRecord, AlertService
 from pipeline.alerts.clickhouse_store import ClickHouseAlertStateStore
 from pipeline.alerts.contacts import contacts_from_directory
-from pipeline.alerts.holds import caught_up
 from pipeline.clickhouse import ClickHouseBackend
+from pipeline.offsets import read_to_end
 from pipeline.runtime import Runtime
 from schemas.latency import Breach, WaitReminder
 
@@ -50,10 +50,14 @@ def register(
 
     def no_backlog() -> bool:
         consumer = app.consumer
-        return caught_up(
-            [tp for tp in app.assignor.assigned_actives() if tp.topic == latency_topic],
-            consumer.highwater,
-            lambda tp: max(last_read.get(tp, -1) + 1, consumer._committed_offset.get(tp) or 0),
+        return all(
+            read_to_end(
+                last_read.get(tp, -1) + 1,
+                consumer._committed_offset.get(tp),
+                consumer.highwater(tp),
+            )
+            for tp in app.assignor.assigned_actives()
+            if tp.topic == latency_topic
         )
 
     async def publish(record: AlertRecord) -> None:

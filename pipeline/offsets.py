@@ -24,3 +24,13 @@ def next_commit(acked: Sequence[int], head: int | None) -> int | None:
         elif acked_offset > offset:
             break
     return offset if offset > head else None
+
+
+def read_to_end(next_offset: int, committed: int | None, end: int | None) -> bool:
+    """Whether a partition has no backlog: every record before ``end`` (its end offset; None
+    until the consumer has fetched from it) was read here (``next_offset``) or processed before
+    the assignment (``committed``). A partition with no new record since an assignment is read
+    to its end at its committed offset, not behind forever."""
+    if end is None:
+        return False
+    return max(next_offset, committed or 0) >= end

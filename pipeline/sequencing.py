@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable, Hashable
 from enum import Enum
 
+from pipeline.offsets import read_to_end
+
 
 class Verdict(Enum):
     IN_ORDER = "in order"  # the next offset: process it
@@ -88,6 +90,4 @@ class PartitionSequencer:
         consumer has fetched from it) was processed, here since the assignment or anywhere
         before it (``committed``). A partition that gets no new record after an assignment
         is caught up at its committed offset, not behind forever."""
-        if end is None:
-            return False
-        return max(self._next.get(partition, 0), committed or 0) >= end
+        return read_to_end(self._next.get(partition, 0), committed, end)

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
-
-P = TypeVar("P")
 
 
 @dataclass(eq=False)
@@ -57,14 +54,3 @@ class Holds:
         if hold.sealed and not hold.keys and not hold.released:
             hold.released = True
             hold.release()
-
-
-def caught_up(
-    partitions: Iterable[P], highwater: Callable[[P], int | None], next_offset: Callable[[P], int]
-) -> bool:
-    """Every partition read up to its end (an unknown end counts as not yet read)."""
-    for partition in partitions:
-        end = highwater(partition)
-        if end is None or next_offset(partition) < end:
-            return False
-    return True

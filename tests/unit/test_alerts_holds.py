@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from pipeline.alerts import AlertRecord, AlertService, InMemoryAlertStateStore
 from pipeline.alerts.config import AlertConfig
-from pipeline.alerts.holds import Hold, Holds, caught_up
+from pipeline.alerts.holds import Hold, Holds
 from schemas.latency import WaitReminder
 from tests.unit.test_alerts_service import NOW, breach
 
@@ -53,14 +53,6 @@ def test_an_ended_key_hands_its_holds_to_its_successors() -> None:
     assert released == []
     holds.end("alert-b")
     assert sorted(released) == ["1", "2"]
-
-
-def test_caught_up_needs_every_partition_read_to_its_known_end() -> None:
-    ends = {"p0": 10, "p1": 5, "p2": None}
-    assert caught_up(["p0", "p1"], ends.get, {"p0": 10, "p1": 5}.get)
-    assert not caught_up(["p0", "p1"], ends.get, {"p0": 10, "p1": 4}.get)
-    assert not caught_up(["p2"], ends.get, lambda p: 0)
-    assert caught_up([], ends.get, lambda p: 0)
 
 
 # -- the service ----------------------------------------------------------------------------

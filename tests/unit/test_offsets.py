@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.offsets import next_commit
+from pipeline.offsets import next_commit, read_to_end
 
 
 def test_commits_the_acked_run_from_the_head() -> None:
@@ -25,3 +25,11 @@ def test_an_unknown_head_commits_nothing() -> None:
 
 def test_offsets_below_the_head_are_stale_and_skipped() -> None:
     assert next_commit([3, 4, 5, 6], head=5) == 7
+
+
+def test_read_to_end_needs_a_known_end_reached_here_or_before_the_assignment() -> None:
+    assert read_to_end(10, None, 10)
+    assert not read_to_end(4, None, 5)
+    assert not read_to_end(0, None, None)
+    assert read_to_end(0, 76, 76)  # nothing new since the assignment: caught up when committed
+    assert not read_to_end(0, 75, 76)
