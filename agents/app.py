@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import faust
+from faust.types import TP
 
 from agents import alerts, process
 from agents.offsets import commit_only_acked_heads
 from agents.sink import ClickHouseSink
 from pipeline.alerts import AlertConfig
 from pipeline.clickhouse import ClickHouseBackend
+from pipeline.end_offsets import last_record_ends
 from pipeline.health import Check, HealthState
 from pipeline.partitioner import RememberingPartitioner
 from pipeline.runtime import Runtime
@@ -31,6 +35,18 @@ def keep_offset_gaps_uncommitted(app: faust.App) -> None:
         return None
 
     app.consumer._add_gap = no_gap  # type: ignore[method-assign]
+
+
+def recover_to_last_records(app: faust.App, bootstrap_servers: str) -> None:
+    """Recover tables up to each changelog partition's last record, not the end the broker
+    reports (pipeline/end_offsets.py says why)."""
+    consumer = app.consumer
+    reported_ends = consumer.highwaters
+
+    async def highwaters(*partitions: TP) -> Mapping[TP, int | None]:
+        return await last_record_ends(bootstrap_servers, await reported_ends(*partitions))
+
+    consumer.highwaters = highwaters  # type: ignore[method-assign]
 
 
 def build_app(
@@ -79,6 +95,8 @@ def build_app(
     )
     keep_offset_gaps_uncommitted(app)
     commit_only_acked_heads(app)
+    if settings.broker_end_probe:
+        recover_to_last_records(app, settings.bootstrap_servers)
     topics = {
         role: app.topic(
             name,

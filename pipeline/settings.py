@@ -97,6 +97,14 @@ class Settings(BaseSettings):
     fast_group_join: bool = Field(
         False, description="short session/rebalance timeouts: tests and demo only"
     )
+    broker_end_probe: bool = Field(
+        False,
+        description=(
+            "read each changelog partition's last record batch to find its end before table "
+            "recovery; for brokers that report the last batch's base offset + 1 as the end "
+            "(the embedded one)"
+        ),
+    )
     mailgun_signing_key: str | None = Field(None, description="verify Mailgun webhook bodies")
 
     @field_validator("timezone")

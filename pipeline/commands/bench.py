@@ -44,12 +44,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         with EmbeddedBroker() as broker:
             settings = load_settings(
-                broker_url=broker.url,
                 clickhouse_url="",
                 db_dir=work / "db",
                 table_dir=work / "tables",
                 topic_partitions=args.partitions,
-                fast_group_join=True,
+                **broker.worker_settings(),
             )
             result = asyncio.run(
                 run_bench(settings, options, lambda line: print(line, file=sys.stderr, flush=True))

@@ -156,17 +156,15 @@ def stack(tmp_path: Path) -> Iterator[tuple[Settings, dict[str, str], ClickHouse
     clickhouse.start()
     try:
         env = {
-            "SALESRADAR_BROKER_URL": broker.url,
+            **broker.worker_env(),
             "SALESRADAR_CLICKHOUSE_URL": clickhouse.url,
-            "SALESRADAR_FAST_GROUP_JOIN": "true",
             "SALESRADAR_TOPIC_PARTITIONS": str(PARTITIONS),
             "SALESRADAR_SINK_FLUSH_SECONDS": "0.5",
             "SALESRADAR_ALERTS_FILE": str(tmp_path / "alerts.toml"),
         }
         settings = load_settings(
-            broker_url=broker.url,
             clickhouse_url=clickhouse.url,
-            fast_group_join=True,
+            **broker.worker_settings(),
             topic_partitions=PARTITIONS,
         )
         admin = ServerBackend(clickhouse.url, compress=False)

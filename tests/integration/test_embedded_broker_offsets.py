@@ -7,7 +7,8 @@ not the offset after its last record: after a batch of five records at offsets 1
 A worker that takes a partition over can then recover its table without the writes of the last
 batch after its first record. That fits the stale conversation the kill -9 fault test catches
 (not yet proven to be its cause). This test pins the defect (strict: it fails loudly once a
-fixed broker reports the true end) and shows it is per batch.
+fixed broker reports the true end), shows it is per batch, and checks the probe that works
+around it (pipeline/end_offsets.py).
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from pipeline.embedded_broker import EmbeddedBroker
+from pipeline.end_offsets import last_record_ends
 
 TOPIC = "offsets-probe"
 
 
-async def _end_after_batches(url: str, batch_sizes: list[int]) -> list[tuple[int, int]]:
-    """Produce each batch as one record batch; return (last acknowledged offset, end offset)."""
+async def _end_after_batches(
+    url: str, batch_sizes: list[int], *, probe: bool = False
+) -> list[tuple[int, int]]:
+    """Produce each batch as one record batch; return (last acknowledged offset, end offset),
+    the end as the broker reports it or, with ``probe``, as `last_record_ends` finds it."""
     admin = AIOKafkaAdminClient(bootstrap_servers=url)
     await admin.start()
     try:
@@ -41,7 +46,10 @@ async def _end_after_batches(url: str, batch_sizes: list[int]) -> list[tuple[int
         for size in batch_sizes:
             sent = [await producer.send(TOPIC, b"v", partition=0) for _ in range(size)]
             last = max(metadata.offset for metadata in await asyncio.gather(*sent))
-            seen.append((last, (await consumer.end_offsets([partition]))[partition]))
+            ends = await consumer.end_offsets([partition])
+            if probe:
+                ends = await last_record_ends(url, ends)
+            seen.append((last, ends[partition]))
     finally:
         await producer.stop()
         await consumer.stop()
@@ -62,3 +70,9 @@ def test_the_end_offset_covers_every_acknowledged_record() -> None:
     with EmbeddedBroker() as broker:
         seen = asyncio.run(_end_after_batches(broker.bootstrap_servers, [5, 10]))
     assert all(end == last + 1 for last, end in seen), seen
+
+
+def test_the_probe_finds_the_end_after_every_acknowledged_record() -> None:
+    with EmbeddedBroker() as broker:
+        seen = asyncio.run(_end_after_batches(broker.bootstrap_servers, [5, 10, 1, 7], probe=True))
+    assert seen == [(4, 5), (14, 15), (15, 16), (22, 23)]

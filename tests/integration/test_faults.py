@@ -257,17 +257,15 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     clickhouse.start()
     try:
         env = {
-            "SALESRADAR_BROKER_URL": broker.url,
+            **broker.worker_env(),
             "SALESRADAR_CLICKHOUSE_URL": clickhouse.url,
-            "SALESRADAR_FAST_GROUP_JOIN": "true",
             "SALESRADAR_TOPIC_PARTITIONS": str(PARTITIONS),
             "SALESRADAR_DIRECTORY_FILE": str(directory_file),
             "SALESRADAR_SINK_FLUSH_SECONDS": "0.5",
         }
         settings = load_settings(
-            broker_url=broker.url,
             clickhouse_url=clickhouse.url,
-            fast_group_join=True,
+            **broker.worker_settings(),
             topic_partitions=PARTITIONS,
             directory_file=directory_file,
         )

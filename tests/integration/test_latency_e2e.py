@@ -74,8 +74,7 @@ def _settings(root: Path, broker: EmbeddedBroker, **overrides: object) -> Settin
     return load_settings(
         db_dir=root / "db",
         table_dir=root / "tables",
-        broker_url=broker.url,
-        fast_group_join=True,
+        **broker.worker_settings(),
         topic_partitions=2,
         **overrides,
     )

@@ -45,8 +45,7 @@ def test_input_topics_with_another_partition_count_stop_the_worker(tmp_path: Pat
         settings = load_settings(
             db_dir=tmp_path / "db",
             table_dir=tmp_path / "tables",
-            broker_url=broker.url,
-            fast_group_join=True,
+            **broker.worker_settings(),
             topic_partitions=2,
         )
         reason = asyncio.run(_start_with_a_mismatched_topic(Runtime.from_settings(settings)))

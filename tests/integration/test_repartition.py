@@ -76,8 +76,7 @@ def test_unkeyed_raw_records_are_rekeyed_to_their_conversation(tmp_path: Path) -
         settings = load_settings(
             db_dir=tmp_path / "db",
             table_dir=tmp_path / "tables",
-            broker_url=broker.url,
-            fast_group_join=True,
+            **broker.worker_settings(),
             topic_partitions=PARTITIONS,
         )
         runtime = Runtime.from_settings(settings)
