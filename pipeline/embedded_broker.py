@@ -43,8 +43,8 @@ class EmbeddedBroker:
         return f"127.0.0.1:{self.port}"
 
     def worker_settings(self) -> dict[str, object]:
-        """What a worker on this broker sets: its address, short group timeouts (one process
-        per machine, nobody to wait for) and the end-offset probe (pipeline/end_offsets.py)."""
+        """What a worker on this broker sets: its address, short group timeouts (a local broker
+        answers at once) and the end-offset probe (pipeline/end_offsets.py)."""
         return {"broker_url": self.url, "fast_group_join": True, "broker_end_probe": True}
 
     def worker_env(self) -> dict[str, str]:
