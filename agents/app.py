@@ -87,9 +87,9 @@ def build_app(
         # after a kill -9 it stopped recovery on an offset one past the broker's highwater.
         recovery_consistency_check=False,
         # No standby replicas: a partition taken over is read from the start of its changelog.
-        # In a kill -9 run a worker that took a partition over held a conversation as it was
-        # before writes another worker had made (acknowledged by the broker 20 s earlier);
-        # faust's standby-to-active hand-over is the suspect.
+        # With the memory store a standby holds another worker's tables in this worker's RAM,
+        # and standbys were off while the fault tests were made exact (the stale takeovers seen
+        # before came from the embedded broker's end offsets, see recover_to_last_records).
         table_standby_replicas=0,
         **group_timeouts,
     )

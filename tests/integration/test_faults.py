@@ -438,13 +438,6 @@ def test_a_stopped_worker_hands_its_partitions_and_state_to_the_other(stack: Sta
     two.terminate()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known gap (issue 8): not yet exact in every run. Final code, 7 runs: 3 exact, 4 "
-    "exact but for 2-4 of 164 latency samples (a worker that took a partition over held a "
-    "conversation from before writes acknowledged 20 s earlier, and closed a stale wait). See "
-    "docs/operations.md.",
-)
 def test_kill_9_at_random_points_loses_nothing_and_doubles_nothing(stack: Stack) -> None:
     """kill -9 a worker several times at seeded random moments, restarting it each time."""
     rng = random.Random(20261123)
