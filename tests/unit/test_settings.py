@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.runtime import Runtime
-from pipeline.settings import SettingsError, load_settings
+from pipeline.settings import SettingsError, as_env, load_settings
 
 #: A Wednesday with no holiday near it, 08:00 in Shanghai.
 WEDNESDAY_8AM = datetime(2026, 11, 18, 0, 0, tzinfo=UTC)
@@ -55,6 +55,23 @@ def test_values_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     assert settings.default_customer_tier == "B"
     assert (settings.workday_start, settings.workday_end) == ("08:30", "17:30")
     assert settings.lunch == ("12:00", "13:00")
+
+
+def test_a_worker_environment_gives_the_same_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    overrides = {
+        "broker_end_probe": True,
+        "fast_group_join": False,
+        "topic_partitions": 3,
+        "sink_flush_seconds": 0.5,
+        "directory_file": Path("/etc/salesradar/directory.toml"),
+        "sla_first_reply_hours": {"A": 1.5, "B": 6},
+    }
+    defaults = load_settings()
+    for name, value in as_env(overrides).items():
+        monkeypatch.setenv(name, value)
+    from_env = load_settings()
+    assert from_env == load_settings(**overrides)
+    assert from_env != defaults
 
 
 def test_values_come_from_the_config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
