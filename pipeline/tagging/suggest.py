@@ -12,9 +12,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import jieba.analyse
-import jieba.posseg
-
 from pipeline.tagging.normalize import normalize_text
 from pipeline.tagging.segmenter import HAN_BLOCK
 from pipeline.tagging.tagger import Tagger
@@ -129,6 +126,11 @@ def _keyword_weights(tagger: Tagger, texts: list[str], method: str) -> dict[str,
     document = "\n".join(normalize_text(text) for text in texts)
     if not document.strip():
         return {}
+    # Imported here: at import they load ~75 MB of word-tag and IDF tables, which every worker
+    # would carry for a command it never runs.
+    import jieba.analyse
+    import jieba.posseg
+
     tagging = jieba.posseg.POSTokenizer(tagger.segmenter.tokenizer)
     extractor = jieba.analyse.TFIDF() if method == "tfidf" else jieba.analyse.TextRank()
     extractor.tokenizer = extractor.postokenizer = tagging
