@@ -157,8 +157,10 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
         # not its JSON, so both hash to the same partition.
         key_type=bytes,
         use_partitioner=True,
-        # No value_type: faust would rebuild a changelog value with `dict.from_data` and
-        # fail every recovery (standby or takeover); JSON already gives back the dict.
+        # Values are the processor's own JSON bytes (pipeline/latency/decoded.py), kept raw so
+        # faust neither decodes them into dicts (three times the memory) nor encodes them again.
+        # A changelog an earlier version wrote as faust JSON reads back as JSON text too.
+        value_type=bytes,
     )
     processor = LatencyProcessor(runtime.sla_policy, Utf8Keys(table))
     receipts = ChangelogReceipts(table)

@@ -14,12 +14,13 @@ can change the newer state when applied again (it would start the wait earlier).
 each input's records coming in offset order, which the worker's sequencer guarantees
 (pipeline/sequencing.py).
 
-A stored conversation is ``{"p": partition, "s": ConversationState.to_dict(), "a": {input:
-[[offset, index], ...]}}``; ``index`` numbers the events one raw record became. The partition
-lets a new owner rebuild its timers from the keys that moved with the partition.
+A stored conversation is the JSON bytes of ``{"p": partition, "s": ConversationState.to_dict(),
+"a": {input: [[offset, index], ...]}}`` (pipeline/latency/decoded.py says why bytes);
+``index`` numbers the events one raw record became. The partition lets a new owner rebuild its
+timers from the keys that moved with the partition.
 
 Decoding a stored state on every event and encoding it on every change cost a fifth of the
-faust pass, so the processor keeps the decoded state of each stored value it has seen (see
+faust pass, so the processor keeps the decoded states of recently used conversations (see
 ``DecodedStates``) and holds the pending writes decoded: a state is encoded once, when a batch
 commits it.
 """
@@ -28,20 +29,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
 from datetime import datetime
-from typing import Any
 
-from pipeline.latency.decoded import DecodedStates
+from pipeline.latency.decoded import (
+    Applied,
+    Conversation,
+    DecodedStates,
+    encode_stored,
+    stored_partition,
+)
 from pipeline.latency.engine import Output, apply_event, fire_due, next_due
 from pipeline.latency.policy import SlaPolicy
 from pipeline.latency.state import ConversationState
 from pipeline.latency.timers import DeadlineIndex, EventClock
 from schemas.events import CanonicalEvent
 
-Stored = dict[str, Any]
-#: Input positions that changed a conversation: input name -> [[offset, index], ...].
-Applied = dict[str, list[list[int]]]
-#: A pending write: the partition, the new state and its applied positions; None deletes.
-Change = tuple[int, ConversationState, Applied] | None
+#: A pending write: the new conversation; None deletes it.
+Change = Conversation | None
 #: Where an event was read: (input name, offset, index of the event within its raw record).
 Position = tuple[str, int, int]
 #: Positions kept per input and conversation: more than a conversation sees between commits.
@@ -51,7 +54,7 @@ POSITIONS_KEPT = 16
 class LatencyProcessor:
     """Applies events and fires due timers against stored conversations, batching the writes."""
 
-    def __init__(self, policy: SlaPolicy, store: MutableMapping[str, Stored]) -> None:
+    def __init__(self, policy: SlaPolicy, store: MutableMapping[str, bytes]) -> None:
         self.policy = policy
         self.store = store
         self.clock = EventClock()
@@ -115,10 +118,9 @@ class LatencyProcessor:
                 self.store.pop(key, None)
                 self._decoded.discard(key)
                 continue
-            partition, state, applied = change
-            stored = {"p": partition, "s": state.to_dict(), "a": applied}
+            stored = encode_stored(change)
             self.store[key] = stored
-            self._decoded.keep(key, stored, state)
+            self._decoded.keep(key, stored, change)
         return len(pending)
 
     def rebuild(self, partition: int, keys: list[str] | None = None) -> int:
@@ -158,23 +160,24 @@ class LatencyProcessor:
                     yield key, state
             return
         for key, stored in list(self.store.items()):
-            if stored and stored.get("p") == partition:
-                yield key, self._decoded.state(key, stored)
+            if stored and stored_partition(stored) == partition:
+                yield key, self._decoded.conversation(key, stored).state
 
     def _read(self, key: str) -> tuple[ConversationState | None, Applied]:
         """The state of ``key`` and the positions that changed it: pending first, then stored."""
         if key in self._pending:
             change = self._pending[key]
-            return (None, {}) if change is None else (change[1], change[2])
+            return (None, {}) if change is None else (change.state, change.applied)
         stored = self.store.get(key)
         if stored is None:
             return None, {}
-        return self._decoded.state(key, stored), stored["a"]
+        conversation = self._decoded.conversation(key, stored)
+        return conversation.state, conversation.applied
 
     def _write(
         self, partition: int, key: str, state: ConversationState | None, applied: Applied
     ) -> None:
-        self._pending[key] = None if state is None else (partition, state, applied)
+        self._pending[key] = None if state is None else Conversation(partition, state, applied)
         self._index(partition).schedule(key, next_due(state))
 
 

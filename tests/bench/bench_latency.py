@@ -12,8 +12,6 @@ import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import orjson
-
 from pipeline.latency import (
     BusinessCalendar,
     ConversationState,
@@ -23,6 +21,7 @@ from pipeline.latency import (
     fire_due,
     next_due,
 )
+from pipeline.latency.decoded import Conversation, encode_stored
 from pipeline.latency.processor import LatencyProcessor
 from schemas.events import CanonicalEvent
 
@@ -91,6 +90,11 @@ def _rss_kib() -> int:
         return int(statm.read().split()[1]) * 4
 
 
+def _stored(state: ConversationState) -> bytes:
+    """A table value, as the processor writes it."""
+    return encode_stored(Conversation(0, state, {"raw/0": [[0, 0]]}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--waits", type=int, default=100_000)
@@ -107,25 +111,22 @@ def main() -> None:
     gc.collect()
     rss_before = _rss_kib()
     states, index = _open_waits(starts, wall_policy)
-    stored = {
-        key: {"p": 0, "s": state.to_dict(), "a": {"raw/0": [[0, 0]]}}
-        for key, state in states.items()
-    }
+    stored = {key: _stored(state) for key, state in states.items()}
     rss_after = _rss_kib()
     tracemalloc.start()
     _, objects_bytes = _traced(lambda: _open_waits(starts, wall_policy))
-    _, stored_bytes = _traced(lambda: {k: s.to_dict() for k, s in states.items()})
+    _, stored_bytes = _traced(lambda: {k: _stored(s) for k, s in states.items()})
     tracemalloc.stop()
-    print(f"RSS delta, states + index + stored dicts {(rss_after - rss_before) / 1024:8.1f} MiB")
+    print(f"RSS delta, states + index + stored bytes {(rss_after - rss_before) / 1024:8.1f} MiB")
     print(
         f"states + DeadlineIndex (tracemalloc)     {objects_bytes / 2**20:8.1f} MiB"
         f"  {objects_bytes / waits:6.0f} B/wait"
     )
     print(
-        f"stored dicts (to_dict, table values)     {stored_bytes / 2**20:8.1f} MiB"
+        f"stored values (JSON bytes, the table's)  {stored_bytes / 2**20:8.1f} MiB"
         f"  {stored_bytes / waits:6.0f} B/wait"
     )
-    serialized = orjson.dumps(next(iter(stored.values())))
+    serialized = next(iter(stored.values()))
     print(f"one stored state serialized as JSON      {len(serialized):8d} bytes")
 
     print("-- engine, per event")

@@ -2,74 +2,91 @@
 
 from __future__ import annotations
 
-import copy
+import orjson
 
-from pipeline.latency.decoded import DecodedStates
+from pipeline.latency.decoded import (
+    Conversation,
+    DecodedStates,
+    decode_stored,
+    encode_stored,
+    stored_partition,
+)
 from pipeline.latency.processor import LatencyProcessor
 from pipeline.latency.state import ConversationState
 from schemas.latency import LatencySample
 from tests.unit.test_latency_timers import POLICY, message, minutes
 
 
-def stored_state(conversation: str, partition: int = 0) -> dict:
+def stored_state(conversation: str, partition: int = 0) -> bytes:
     state = ConversationState(tenant="t", conversation_id=conversation)
-    return {"p": partition, "s": state.to_dict(), "a": {}}
+    return encode_stored(Conversation(partition, state, {}))
+
+
+def test_a_stored_conversation_round_trips_through_its_bytes() -> None:
+    processor = LatencyProcessor(POLICY, store := {})
+    processor.process(message("customer", minutes(0), "round"), 3, position=("raw/3", 7, 0))
+    processor.commit()
+    partition, state, applied = decode_stored(store["round"])
+    assert (partition, applied) == (3, {"raw/3": [[7, 0]]})
+    assert state.waits and encode_stored(Conversation(partition, state, applied)) == store["round"]
+    assert stored_partition(store["round"]) == 3
 
 
 def test_a_stored_value_is_decoded_once_and_a_new_value_again() -> None:
     decoded = DecodedStates()
     stored = stored_state("c")
-    first = decoded.state("c", stored)
-    assert decoded.state("c", stored) is first
+    first = decoded.conversation("c", stored)
+    assert decoded.conversation("c", stored) is first
     replaced = stored_state("c")  # equal content, but the store now holds another value
-    assert decoded.state("c", replaced) is not first
+    assert replaced == stored and replaced is not stored
+    assert decoded.conversation("c", replaced) is not first
 
 
 def test_forget_drops_only_the_revoked_partition() -> None:
     decoded = DecodedStates()
-    decoded.state("a", stored_state("a", partition=1))
-    decoded.state("b", stored_state("b", partition=2))
+    decoded.conversation("a", stored_state("a", partition=1))
+    decoded.conversation("b", stored_state("b", partition=2))
     decoded.forget(1)
     assert len(decoded) == 1
 
 
 def test_discard_drops_a_deleted_key() -> None:
     decoded = DecodedStates()
-    decoded.state("a", stored_state("a", partition=1))
-    decoded.state("b", stored_state("b", partition=1))
+    decoded.conversation("a", stored_state("a", partition=1))
+    decoded.conversation("b", stored_state("b", partition=1))
     decoded.discard("a")
     assert len(decoded) == 1
 
 
 def test_the_oldest_entries_go_past_the_limit() -> None:
-    decoded = DecodedStates(kept_per_partition=2)
+    decoded = DecodedStates(kept=2)
     values = {key: stored_state(key) for key in "abc"}
-    states = {key: decoded.state(key, value) for key, value in values.items()}
+    states = {key: decoded.conversation(key, value) for key, value in values.items()}
     assert len(decoded) == 2
-    assert decoded.state("c", values["c"]) is states["c"]
-    assert decoded.state("a", values["a"]) is not states["a"]
+    assert decoded.conversation("c", values["c"]) is states["c"]
+    assert decoded.conversation("a", values["a"]) is not states["a"]
 
 
 def test_a_state_replaced_in_the_store_is_read_from_the_store() -> None:
     """A changelog recovery puts new values in the table: the processor must act on them."""
-    store: dict[str, dict] = {}
+    store: dict[str, bytes] = {}
     processor = LatencyProcessor(POLICY, store)
     processor.process(message("customer", minutes(0), "moved-away"), 0)
     processor.commit()
-    answered = copy.deepcopy(store["moved-away"])
+    answered = orjson.loads(store["moved-away"])
     answered["s"]["waits"] = []  # another worker answered the wait meanwhile
-    store["moved-away"] = answered
+    store["moved-away"] = orjson.dumps(answered)
     reply = processor.process(message("rep", minutes(10), "moved-away"), 0)
     assert not any(isinstance(output, LatencySample) for output in reply)
 
 
 def test_a_committed_state_is_not_changed_by_later_events() -> None:
-    store: dict[str, dict] = {}
+    store: dict[str, bytes] = {}
     processor = LatencyProcessor(POLICY, store)
     processor.process(message("customer", minutes(0), "kept"), 0)
     processor.commit()
-    before = copy.deepcopy(store["kept"])
+    before = store["kept"]
     processor.process(message("rep", minutes(10), "kept"), 0)
-    assert store["kept"] == before  # the reply waits for the next commit
+    assert store["kept"] is before  # the reply waits for the next commit
     processor.commit()
-    assert "kept" not in store or store["kept"]["s"]["waits"] == []
+    assert "kept" not in store or decode_stored(store["kept"]).state.waits == []

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 
 from pipeline.latency import BusinessCalendar, DeadlineIndex, EventClock, SlaPolicy
+from pipeline.latency.decoded import decode_stored
 from pipeline.latency.processor import LatencyProcessor
 from schemas.events import CanonicalEvent
 from schemas.latency import Breach, LatencySample, WaitReminder
@@ -171,7 +172,7 @@ def test_reminder_then_breach_in_order_as_the_clock_moves() -> None:
 
 
 def test_new_owner_of_a_partition_rebuilds_timers_from_the_store() -> None:
-    store: dict[str, dict] = {}
+    store: dict[str, bytes] = {}
     first = LatencyProcessor(POLICY, store)
     first.process(message("customer", minutes(0), "moved"), 3)
     first.process(message("customer", minutes(1), "no-sla", tier="C"), 3)
@@ -206,13 +207,13 @@ def test_store_is_written_only_on_transitions() -> None:
 
 
 def test_a_batch_writes_each_conversation_once_and_only_on_commit() -> None:
-    store: dict[str, dict] = {}
+    store: dict[str, bytes] = {}
     processor = LatencyProcessor(POLICY, store)
     processor.process(message("customer", minutes(0), "batched"), 0)
     processor.process(message("customer", minutes(1), "batched"), 0)
     assert store == {}  # nothing reaches the store before the batch's outputs are delivered
     assert processor.commit() == 1
-    assert [w["started_at"] for w in store["batched"]["s"]["waits"]] != []
+    assert [w.started_at for w in decode_stored(store["batched"]).state.waits] != []
 
 
 def owner_change(kind: str, when: datetime, owner: str) -> CanonicalEvent:
@@ -233,7 +234,7 @@ def owner_change(kind: str, when: datetime, owner: str) -> CanonicalEvent:
 def test_a_re_delivered_event_is_skipped_by_its_position() -> None:
     """kill -9 after the state was stored but before the input offsets were committed: the
     re-delivered events must not act again (here: hand the lead back to a former owner)."""
-    store: dict[str, dict] = {}
+    store: dict[str, bytes] = {}
     first = LatencyProcessor(POLICY, store)
     history = [
         owner_change("lead_assigned", minutes(0), "r1"),
@@ -247,12 +248,12 @@ def test_a_re_delivered_event_is_skipped_by_its_position() -> None:
     for offset, event in enumerate(history):
         assert restarted.process(event, 0, source="raw/0", position=("raw/0", offset, 0)) == []
     assert restarted.commit() == 0
-    (wait,) = store["lead-1"]["s"]["waits"]
-    assert wait["owner_rep_id"] == "r3"
+    (wait,) = decode_stored(store["lead-1"]).state.waits
+    assert wait.owner_rep_id == "r3"
 
 
 def test_events_of_one_raw_record_are_told_apart_by_their_index() -> None:
-    store: dict[str, dict] = {}
+    store: dict[str, bytes] = {}
     processor = LatencyProcessor(POLICY, store)
     first = message("customer", minutes(0), "multi")
     second = message("rep", minutes(5), "multi")
@@ -263,7 +264,7 @@ def test_events_of_one_raw_record_are_told_apart_by_their_index() -> None:
 def test_a_re_read_event_that_changed_nothing_is_not_applied_again() -> None:
     """A customer's "好的" before any question opens no wait; read again after the question
     opened one, it would start that wait earlier (and change its id, so the sample)."""
-    store: dict[str, dict] = {}
+    store: dict[str, bytes] = {}
     first = LatencyProcessor(POLICY, store)
     thanks = message("customer", minutes(0), "thanks-first").model_copy(update={"text": "好的"})
     question = message("customer", minutes(5), "thanks-first")
