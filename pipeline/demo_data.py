@@ -18,8 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from pipeline.compact_json import dumps_kept
 from pipeline.identity import Customer, Directory, Rep
 
 CORP = "ww4a9d7b5c1f2e3a60"
@@ -278,7 +277,7 @@ class _Week:
         return f"{prefix}{self.counter:07d}"
 
     def emit(self, source: str, instant: datetime, doc: Any) -> None:
-        self.out.setdefault(source, []).append((instant, orjson.dumps(doc)))
+        self.out.setdefault(source, []).append((instant, dumps_kept(doc)))
 
     def emit_raw(self, source: str, instant: datetime, raw: bytes) -> None:
         self.out.setdefault(source, []).append((instant, raw))

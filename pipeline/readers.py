@@ -18,6 +18,8 @@ from pathlib import Path
 
 import orjson
 
+from pipeline.compact_json import dumps_kept
+
 _BOM = b"\xef\xbb\xbf"
 #: A callback document with its optional declaration and DOCTYPE (kept so normalize refuses it);
 #: a document never spans another's start, so an unclosed one cannot swallow the next.
@@ -49,7 +51,7 @@ def _array_records(data: bytes) -> Iterator[bytes] | None:
         return None
     if not isinstance(value, list):
         return None
-    return (orjson.dumps(element) for element in value)
+    return (dumps_kept(element) for element in value)
 
 
 def _line_records(data: bytes) -> Iterator[bytes]:
