@@ -78,7 +78,9 @@ class BenchResult:
             f"produce -> row in ClickHouse at {self.paced_rate:,.0f} records/s "
             f"({self.paced_records:,} records, {self.latency_samples:,} sampled): "
             f"p50 {self.p50_s:.2f} s, p99 {self.p99_s:.2f} s",
-            f"worker RSS: {self.rss_mb:.0f} MB with {self.open_waits:,} open waits",
+            f"bench process RSS (input, worker and chDB in one process): {self.rss_mb:.0f} MB "
+            f"with {self.open_waits:,} open waits; a worker alone with 100k open waits: "
+            "python -m tests.bench.bench_worker_memory",
             f"event-loop CPU per record: bare agent {self.ceiling_cpu_us:,.0f} us, faust pass "
             f"{self.stream_cpu_us:,.0f} us ({self.cpu_ratio:.0%}: the pass's share of the "
             "ceiling on an otherwise idle core)",
