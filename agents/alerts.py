@@ -91,6 +91,9 @@ def register(
         for tp in revoked:
             generation[tp] = generation.get(tp, 0) + 1
             last_read.pop(tp, None)
+        dropped = service.abandon(revoked)
+        if dropped:
+            log.info("left %d queued alerts and escalations to the new owners", dropped)
 
     @app.agent(topics["latency"], name="alerts")
     async def alerts(stream: faust.StreamT) -> None:
@@ -103,7 +106,10 @@ def register(
                 model = ALERTABLE.get(record.get("type"))
                 if model is not None:
                     item = model.model_validate(record["data"])
-                    await service.submit(item, hold(event) if event is not None else None)
+                    if event is None:
+                        await service.submit(item)
+                    else:
+                        await service.submit(item, hold(event), origin=event.message.tp)
             except Exception:  # faust acks a message whose agent raised: log it, keep going
                 log.exception("alert stage could not read a latency record")
 

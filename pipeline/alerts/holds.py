@@ -45,6 +45,11 @@ class Holds:
                 self.wait(hold, successor)
             self._release_if_done(hold)
 
+    def drop(self, key: Hashable) -> None:
+        """`key` will not end here (its input moved to another worker): forget it, and leave
+        the holds waiting on it unreleased, so their records stay uncommitted."""
+        self._by_key.pop(key, None)
+
     def waiting(self) -> int:
         """Keys some hold still waits on (for metrics and tests)."""
         return len(self._by_key)

@@ -15,7 +15,7 @@ import asyncio
 import hashlib
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -60,6 +60,7 @@ class _Pending:
     not_before: datetime  # quiet-hours release or retry backoff; created_at otherwise
     digest_group: str = ""  # alerts released together from quiet hours go out as one message
     attempts: int = 0
+    origin: Hashable = None  # the input the item was read from (see AlertService.abandon)
 
 
 @dataclass
@@ -106,30 +107,37 @@ class AlertService:
             for name, endpoint in config.endpoints.items()
         }
         self._active: set[str] = set()  # alert ids queued or in flight, not yet final
-        self._escalations: dict[tuple[str, str], tuple[datetime, BreachLike]] = {}
+        #: (tenant, breach id) -> (due, breach, origin)
+        self._escalations: dict[tuple[str, str], tuple[datetime, BreachLike, Hashable]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._holds = Holds()
         self._caught_up = caught_up
 
     # -- intake -------------------------------------------------------------------------------
 
-    async def submit(self, item: BreachLike | ReminderLike, on_done: OnDone | None = None) -> None:
+    async def submit(
+        self,
+        item: BreachLike | ReminderLike,
+        on_done: OnDone | None = None,
+        origin: Hashable = None,
+    ) -> None:
         """Route, dedup and queue one breach or reminder; delivery starts at once if allowed.
 
         ``on_done`` runs once everything this item caused has ended (see the module doc);
-        at once for an item that causes nothing new, or that could not be read.
+        at once for an item that causes nothing new, or that could not be read. ``origin``
+        names the input it was read from, for ``abandon``.
         """
         hold = Hold(on_done or _nothing)
         try:
-            await self._submit(item, hold)
+            await self._submit(item, hold, origin)
         except Exception:  # one bad item must not stop the agent that feeds us
             log.exception("alert for %r not queued", getattr(item, "breach_id", item))
             ALERTS_TOTAL.labels(channel="none", status="dead").inc()
         self._holds.seal(hold)
 
-    async def _submit(self, item: BreachLike | ReminderLike, hold: Hold) -> None:
+    async def _submit(self, item: BreachLike | ReminderLike, hold: Hold, origin: Hashable) -> None:
         if isinstance(item, ReminderLike):
-            await self._enqueue(item, "reminder", hold)
+            await self._enqueue(item, "reminder", hold, origin)
             return
         if not isinstance(item, BreachLike):
             raise TypeError(f"not a Breach or WaitReminder: {type(item).__name__}")
@@ -138,20 +146,44 @@ class AlertService:
             if self._escalations.pop(key, None) is not None:
                 self._holds.end(key)
             return
-        await self._enqueue(item, "breach", hold)
+        await self._enqueue(item, "breach", hold, origin)
         if key not in self._escalations:
             due = item.detected_at + timedelta(seconds=self._config.escalation.after_s)
-            self._escalations[key] = (due, item)
+            self._escalations[key] = (due, item, origin)
         self._holds.wait(hold, key)
 
-    async def _enqueue(self, item: WaitItem, stage: str, hold: Hold) -> None:
+    def abandon(self, origins: Collection[Hashable]) -> int:
+        """Drop the queued alerts and pending escalations of items read from ``origins``
+        (input partitions that moved to another worker); returns how many.
+
+        Their records are not committed, so the partition's new owner reads them again and
+        sends them. Kept here, they would go out twice (deferred to the morning on both
+        workers) and an escalation would fire for a breach whose close only the new owner
+        reads. Alerts already in flight finish here.
+        """
+        dropped = [key for key, entry in self._escalations.items() if entry[2] in origins]
+        for key in dropped:
+            del self._escalations[key]
+            self._holds.drop(key)
+        count = len(dropped)
+        for endpoint in self._endpoints.values():
+            gone = [p for p in endpoint.pending if p.origin in origins]
+            endpoint.pending = [p for p in endpoint.pending if p.origin not in origins]
+            for pending in gone:
+                self._active.discard(pending.alert_id)
+                self._holds.drop(pending.alert_id)
+            count += len(gone)
+        return count
+
+    async def _enqueue(self, item: WaitItem, stage: str, hold: Hold, origin: Hashable) -> None:
         now = self._clock()
         route = resolve_route(stage, responsible_rep(item), self._config, self._directory)
         if isinstance(route, str):
             await self._record_unroutable(item, stage, route, now)
             return
         for endpoint_name in route.endpoints:
-            await self._enqueue_on(item, stage, route, self._endpoints[endpoint_name], now, hold)
+            endpoint = self._endpoints[endpoint_name]
+            await self._enqueue_on(item, stage, route, endpoint, now, hold, origin)
         self._dispatch_all(force=False)
 
     async def _enqueue_on(
@@ -162,6 +194,7 @@ class AlertService:
         endpoint: _Endpoint,
         now: datetime,
         hold: Hold,
+        origin: Hashable,
     ) -> None:
         recipient = route.recipient
         aid = alert_id(item.tenant, item.breach_id, stage, recipient.rep_id, endpoint.name)
@@ -189,6 +222,7 @@ class AlertService:
             rendered,
             created_at=now,
             not_before=now,
+            origin=origin,
         )
         release = (
             None
@@ -254,13 +288,13 @@ class AlertService:
         if not self._caught_up():
             return
         now = self._clock()
-        due = [key for key, (at, _) in self._escalations.items() if at <= now]
+        due = [key for key, entry in self._escalations.items() if entry[0] <= now]
         for key in due:
             # A close submitted while an earlier escalation was being enqueued cancels this one.
             entry = self._escalations.pop(key, None)
             if entry is not None:
                 alerts = Hold(_nothing)
-                await self._enqueue(entry[1], "escalation", alerts)
+                await self._enqueue(entry[1], "escalation", alerts, entry[2])
                 # whoever waited on the escalation now waits on its alerts still unfinished
                 self._holds.end(key, then=alerts.keys)
 

@@ -8,7 +8,7 @@ import asyncio
 from datetime import datetime, timedelta
 
 from pipeline.alerts import AlertRecord, AlertService, InMemoryAlertStateStore
-from pipeline.alerts.config import AlertConfig
+from pipeline.alerts.config import AlertConfig, QuietHoursConfig
 from pipeline.alerts.holds import Hold, Holds
 from schemas.latency import WaitReminder
 from tests.unit.test_alerts_service import NOW, breach
@@ -242,3 +242,34 @@ def test_no_escalation_fires_while_the_input_has_a_backlog() -> None:
 
     asyncio.run(main())
     assert {r.stage for r in records} == {"breach"}
+
+
+def test_abandoning_a_moved_input_drops_its_deferred_alerts_and_escalations() -> None:
+    """After a rebalance the new owner of a latency partition reads its records again: what
+    this worker still had queued from it must not go out here too, and an escalation whose
+    close only the new owner reads must not fire here."""
+    config = refused_config(after_s=600).model_copy(
+        update={"quiet_hours": QuietHoursConfig(default="11:00-13:00")}  # NOW is 12:00 local
+    )
+    done: list[str] = []
+    records: list[AlertRecord] = []
+    clock = Clock()
+
+    async def main() -> None:
+        alerts = make(config, clock, records)
+        await alerts.submit(breach(breach_id="moved"), lambda: done.append("moved"), "p0")
+        await alerts.submit(breach(breach_id="kept"), lambda: done.append("kept"), "p1")
+        assert [(r.breach_id, r.status) for r in records] == [
+            ("moved", "deferred"),
+            ("kept", "deferred"),
+        ]
+        assert alerts.abandon({"p0"}) == 2  # its breach alert and its escalation
+        clock.now += timedelta(hours=2)  # past quiet hours and the escalation
+        await alerts.tick()
+        await alerts.flush(2)
+        await alerts.close()
+
+    asyncio.run(main())
+    after = {(r.breach_id, r.stage) for r in records if r.status != "deferred"}
+    assert after == {("kept", "breach"), ("kept", "escalation")}
+    assert done == ["kept"]  # the moved record is not released: its offset stays uncommitted
