@@ -6,6 +6,8 @@ the others for quiet hours; it is killed while they wait (and while every escala
 A second worker, with quiet hours lifted and escalations due at once, must deliver every
 expected alert exactly once per (breach, stage, recipient): nothing lost with the first
 worker's memory, nothing sent twice, and no escalation for the breach closed before the crash.
+A rebalance while escalations are pending moves them to the worker that now owns their
+partition, without a second copy on the worker that lost it.
 """
 
 from __future__ import annotations
@@ -199,6 +201,56 @@ def test_queued_alerts_and_escalations_survive_kill_9_exactly_once(stack, tmp_pa
             )
             time.sleep(5)  # a duplicate still on its way would arrive now
             assert receiver.alerts() == expected
+        finally:
+            for worker in (first, second):
+                if worker.alive():
+                    worker.kill()
+
+
+def test_a_worker_that_loses_partitions_leaves_their_escalations_to_the_new_owner(
+    stack, tmp_path: Path
+) -> None:
+    """A second worker joins while every escalation is pending: the partitions it takes over
+    are read again there, so their escalations must fire there and not also on the first
+    worker, which stays up; the closed breach is escalated by neither."""
+    settings, env, clickhouse = stack.settings, stack.env, stack.clickhouse
+    config = tmp_path / "alerts.toml"
+    with ReceiverThread() as receiver:
+        url = receiver.receiver.base_url
+        # detected 5 minutes ago: escalations fall due about a minute from now
+        config.write_text(config_text(url, quiet="", after_s=360), encoding="utf-8")
+        first = WorkerProcess("first", env, tmp_path)
+        second = WorkerProcess("second", env, tmp_path)
+        try:
+            first.start()
+            first.wait_ready(90)
+            opened = (*URGENT, *QUIET)
+            asyncio.run(
+                produce_breaches(
+                    settings, [*(breach(b) for b in opened), breach(CLOSED, status="closed")]
+                )
+            )
+            sent = {(b, "breach", "sent") for b in opened}
+            wait_for(
+                lambda: sent <= alert_statuses(clickhouse),
+                60,
+                lambda: f"every breach alert sent: {alert_statuses(clickhouse)}",
+            )
+            second.start()
+            second.wait_ready(60)
+            expected = Counter(
+                {(b, "breach", "zhang"): 1 for b in opened}
+                | {(b, "escalation", "wang"): 1 for b in opened if b != CLOSED}
+            )
+            wait_for(
+                lambda: set(receiver.alerts()) >= set(expected),
+                150,
+                lambda: f"every escalation: got {receiver.alerts()}\n{second.log_tail()}",
+            )
+            time.sleep(5)  # a duplicate still on its way would arrive now
+            assert receiver.alerts() == expected
+            assert first.alive()
+            assert second.metric("salesradar_alerts_total") > 0, "no partition moved"
         finally:
             for worker in (first, second):
                 if worker.alive():
