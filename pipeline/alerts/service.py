@@ -18,6 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Collection, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import aiohttp
 
@@ -61,6 +62,12 @@ class _Pending:
     digest_group: str = ""  # alerts released together from quiet hours go out as one message
     attempts: int = 0
     origin: Hashable = None  # the input the item was read from (see AlertService.abandon)
+
+
+class _Escalation(NamedTuple):
+    due: datetime
+    breach: BreachLike
+    origin: Hashable  # the input the breach was read from (see AlertService.abandon)
 
 
 @dataclass
@@ -107,8 +114,7 @@ class AlertService:
             for name, endpoint in config.endpoints.items()
         }
         self._active: set[str] = set()  # alert ids queued or in flight, not yet final
-        #: (tenant, breach id) -> (due, breach, origin)
-        self._escalations: dict[tuple[str, str], tuple[datetime, BreachLike, Hashable]] = {}
+        self._escalations: dict[tuple[str, str], _Escalation] = {}  # by (tenant, breach id)
         self._tasks: set[asyncio.Task[None]] = set()
         self._holds = Holds()
         self._caught_up = caught_up
@@ -149,7 +155,7 @@ class AlertService:
         await self._enqueue(item, "breach", hold, origin)
         if key not in self._escalations:
             due = item.detected_at + timedelta(seconds=self._config.escalation.after_s)
-            self._escalations[key] = (due, item, origin)
+            self._escalations[key] = _Escalation(due, item, origin)
         self._holds.wait(hold, key)
 
     def abandon(self, origins: Collection[Hashable]) -> int:
@@ -161,7 +167,7 @@ class AlertService:
         workers) and an escalation would fire for a breach whose close only the new owner
         reads. Alerts already in flight finish here.
         """
-        dropped = [key for key, entry in self._escalations.items() if entry[2] in origins]
+        dropped = [key for key, entry in self._escalations.items() if entry.origin in origins]
         for key in dropped:
             del self._escalations[key]
             self._holds.drop(key)
@@ -288,13 +294,13 @@ class AlertService:
         if not self._caught_up():
             return
         now = self._clock()
-        due = [key for key, entry in self._escalations.items() if entry[0] <= now]
+        due = [key for key, entry in self._escalations.items() if entry.due <= now]
         for key in due:
             # A close submitted while an earlier escalation was being enqueued cancels this one.
             entry = self._escalations.pop(key, None)
             if entry is not None:
                 alerts = Hold(_nothing)
-                await self._enqueue(entry[1], "escalation", alerts, entry[2])
+                await self._enqueue(entry.breach, "escalation", alerts, entry.origin)
                 # whoever waited on the escalation now waits on its alerts still unfinished
                 self._holds.end(key, then=alerts.keys)
 
