@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,8 @@ from pipeline.tagging import Tagger
 from pipeline.tagging.suggest import UNASSIGNED, suggest_keywords
 from schemas.events import Actor
 
-EVAL_FILE = Path(__file__).resolve().parents[1] / "data" / "tagging_eval.jsonl"
+REPO = Path(__file__).resolve().parents[2]
+EVAL_FILE = REPO / "tests" / "data" / "tagging_eval.jsonl"
 
 
 def _run(module, argv: list[str]) -> int:
@@ -100,3 +103,15 @@ def test_keywords_suggest_command(tmp_path: Path, capsys) -> None:
     captured = capsys.readouterr()
     assert "[objection_price]" in captured.out and "盘子" in captured.out
     assert "chat.jsonl:9: skipped" in captured.err
+
+
+def test_building_the_cli_leaves_jiebas_keyword_tables_unloaded() -> None:
+    """They cost every worker ~75 MB at import; only `keywords suggest` needs them."""
+    code = (
+        "import sys; from pipeline.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in sys.modules if m in ('jieba.analyse', 'jieba.posseg')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert result.stdout.strip() == "[]"
