@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import faust
 from faust.sensors import Sensor
 from faust.types import TP
 
 from pipeline.offsets import next_commit
+
+log = logging.getLogger(__name__)
 
 
 class FirstRead(Sensor):
@@ -32,6 +36,8 @@ def commit_only_acked_heads(app: faust.App) -> None:
         committed = consumer._committed_offset[tp]
         head = committed if committed is not None else first_read.offsets.get(tp)
         offset = next_commit(acked, head)
+        if committed is None and offset is not None:
+            log.info("%s: first commit, %d, from the first record read, %s", tp, offset, head)
         if offset is not None:
             done = [o for o in acked if o < offset]
             del acked[: len(done)]

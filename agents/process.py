@@ -285,6 +285,19 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
         consumer = thread._ensure_consumer()
         return await thread.call_thread(consumer.committed, TopicPartition(tp.topic, tp.partition))
 
+    async def start_partition(tp: TP, first_offset: int) -> None:
+        """Where a partition resumes after an assignment; logged, since a hand-over that
+        resumed at the wrong offset is otherwise invisible until the counts disagree."""
+        committed = await committed_on_broker(tp)
+        sequencer.start(tp, committed)
+        log.info(
+            "%s resumes at offset %d (committed %s); first record read %d",
+            tp,
+            sequencer.expected(tp),
+            committed,
+            first_offset,
+        )
+
     async def handle(batch: list[EventT]) -> list[EventT]:
         """Process what is next in offset order; returns those events. Records ahead are read
         again, records behind were processed already."""
@@ -292,16 +305,19 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
             outbox = Outbox()
             done: list[EventT] = []
             rewind: dict[TP, int] = {}
+            behind: dict[TP, list[int]] = {}
             for event in batch:
                 message = event.message
                 tp = message.tp
                 if tp in rewind:
                     continue
                 if not sequencer.started(tp):
-                    sequencer.start(tp, await committed_on_broker(tp))
+                    await start_partition(tp, message.offset)
                 verdict = sequencer.admit(tp, message.offset)
                 if verdict is Verdict.AHEAD:
                     rewind[tp] = sequencer.expected(tp)
+                elif verdict is Verdict.BEHIND:
+                    behind.setdefault(tp, []).append(message.offset)
                 if verdict is not Verdict.IN_ORDER:
                     continue
                 done.append(event)
@@ -311,6 +327,14 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                     from_raw(message, outbox)
             await deliver(outbox)
             await store_states()
+            for tp, offsets in behind.items():
+                log.info(
+                    "skipped %d records of %s processed before (offsets %d-%d)",
+                    len(offsets),
+                    tp,
+                    min(offsets),
+                    max(offsets),
+                )
             for tp, offset in rewind.items():
                 log.warning("records of %s arrived ahead of offset %d: reading again", tp, offset)
                 try:

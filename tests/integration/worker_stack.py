@@ -141,7 +141,7 @@ class WorkerProcess:
     def start(self) -> None:
         with open(self._log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "pipeline.cli", "worker", "--loglevel", "WARNING"],
+                [sys.executable, "-m", "pipeline.cli", "worker", "--loglevel", "INFO"],
                 cwd=REPO,
                 env=self._env,
                 stdout=log,
