@@ -34,6 +34,7 @@ from faust.types import TP, EventT
 from agents.codec import encode_model, encode_rejection, encode_tagged
 from agents.delivery import send_all
 from pipeline import metrics
+from pipeline.dead_letter_codes import STATE_SOURCE, STATE_UNREADABLE
 from pipeline.latency.engine import Output
 from pipeline.latency.processor import LatencyProcessor, Position
 from pipeline.normalize import normalize_record
@@ -196,6 +197,28 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
         metrics.DEAD_LETTERS.labels(source=item.source, reason=item.reason).inc()
         outbox.add(settings.dlq_topic, item.source.encode(), encode_rejection(item))
 
+    def quarantine(outbox: Outbox) -> None:
+        """Stored states the processor could not read: dead letters with their bytes, so the
+        conversation's lost wait can be looked into; the next commit deletes them."""
+        for item in processor.take_unreadable():
+            partition = partition_for(item.key.encode(), settings.topic_partitions)
+            log.error(
+                "conversation %s: stored state unreadable, starting it afresh: %s",
+                item.key,
+                item.error,
+            )
+            metrics.DEAD_LETTERS.labels(source=STATE_SOURCE, reason=STATE_UNREADABLE).inc()
+            rejection = Rejection(
+                source=STATE_SOURCE,
+                reason=STATE_UNREADABLE,
+                message=f"conversation {item.key}: {item.error}",
+                raw=item.stored[:65536],
+                raw_truncated=len(item.stored) > 65536,
+                topic=table.changelog_topic_name,
+                partition=partition,
+            )
+            outbox.add(settings.dlq_topic, STATE_SOURCE.encode(), encode_rejection(rejection))
+
     def from_raw(message: faust.types.Message, outbox: Outbox) -> None:
         source = raw_topics[message.topic]
         raw = message.value or b""
@@ -325,6 +348,7 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                     from_repartition(message, outbox)
                 else:
                     from_raw(message, outbox)
+            quarantine(outbox)
             await deliver(outbox)
             await store_states()
             for tp, offsets in behind.items():
@@ -430,12 +454,15 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
             processor.revoke(gone)
         wall = datetime.now(UTC)
         due = [p for p in sorted(assigned) if (at := processor.due(p)) is not None and at <= wall]
-        if due and caught_up():
+        if due and not caught_up():
+            due = []
+        if due or processor.has_unreadable:
             async with lock:
                 outbox = Outbox()
                 for partition in due:
                     for output in processor.fire(partition, wall, True):
                         emit(output.conversation_id, [output], outbox)
+                quarantine(outbox)
                 await deliver(outbox)
                 await store_states()
         metrics.OPEN_WAITS.set(processor.pending_timers())

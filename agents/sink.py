@@ -23,6 +23,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from pipeline import metrics
 from pipeline.clickhouse import ClickHouseBackend, ClickHouseError, ClickHouseUnavailable
 from pipeline.clickhouse.sql_text import literal
+from pipeline.dead_letter_codes import SINK_DECODE, SINK_REFUSED, SINK_SOURCE
 from pipeline.health import Check, HealthState
 from pipeline.runtime import Runtime
 from pipeline.sink.batching import Batch, PartitionBatcher
@@ -320,8 +321,8 @@ def _group_timeouts(fast: bool) -> dict[str, int]:
 def _undecodable(tp: TopicPartition, message: Any, exc: Exception) -> dict[str, Any]:
     raw = message.value or b""
     return {
-        "source": "sink",
-        "reason": "sink_decode",
+        "source": SINK_SOURCE,
+        "reason": SINK_DECODE,
         "message": f"{type(exc).__name__}: {exc}",
         "raw": raw[:65536],
         "raw_truncated": int(len(raw) > 65536),
@@ -336,8 +337,8 @@ def _undecodable(tp: TopicPartition, message: Any, exc: Exception) -> dict[str, 
 def _refused(batch: Batch, exc: Exception) -> dict[str, Any]:
     sample = orjson.dumps({t: rows[:3] for t, rows in batch.rows.items()}, default=str)
     return {
-        "source": "sink",
-        "reason": "sink_refused",
+        "source": SINK_SOURCE,
+        "reason": SINK_REFUSED,
         "message": str(exc)[:2000],
         "raw": sample[:65536],
         "raw_truncated": 1,

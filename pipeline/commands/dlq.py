@@ -13,6 +13,7 @@ import asyncio
 import base64
 import binascii
 import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,9 @@ from typing import Any
 
 from pipeline.clickhouse import ClickHouseBackend, ClickHouseError, open_backend
 from pipeline.clickhouse.target import resolve_target
+from pipeline.dead_letter_codes import OTHER_REASONS
 from pipeline.normalize import REASONS
-from pipeline.settings import Settings, load_settings
+from pipeline.settings import SOURCES, Settings, load_settings
 
 SAMPLES_PER_REASON = 3
 _SAMPLE_CHARS = 120
@@ -73,6 +75,8 @@ class ReplayPlan:
 
     records: dict[str, list[bytes]] = field(default_factory=dict)
     skipped_truncated: int = 0
+    #: Dead letters that are not raw input (the sink's, stored states): by source.
+    not_input: Counter[str] = field(default_factory=Counter)
 
 
 def plan_replay(rows: Iterable[Mapping[str, object]], reason: str | None = None) -> ReplayPlan:
@@ -81,12 +85,16 @@ def plan_replay(rows: Iterable[Mapping[str, object]], reason: str | None = None)
     for row in rows:
         if reason is not None and row.get("reason") != reason:
             continue
+        source = str(row.get("source", ""))
+        if source not in SOURCES:
+            plan.not_input[source] += 1
+            continue
         if row.get("raw_truncated"):
             plan.skipped_truncated += 1
             continue
         raw = row.get("raw", b"")
         data = raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
-        plan.records.setdefault(str(row.get("source", "")), []).append(data)
+        plan.records.setdefault(source, []).append(data)
     return plan
 
 
@@ -150,10 +158,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.reason and args.reason not in REASONS:
+    known = {**REASONS, **OTHER_REASONS}
+    if args.reason and args.reason not in known:
         print(
             f"dlq: note: {args.reason!r} is not one of the reason codes "
-            f"({', '.join(sorted(REASONS))})",
+            f"({', '.join(sorted(known))})",
             file=sys.stderr,
         )
     if args.action == "replay" and args.embedded and not args.db:
@@ -191,6 +200,13 @@ def _replay(args: argparse.Namespace, rows: list[dict[str, Any]]) -> int:
         print(
             f"dlq replay: {plan.skipped_truncated} kept back: only a prefix was stored "
             "(reason too_large); send the original with `salesradar replay`",
+            file=sys.stderr,
+        )
+    if plan.not_input:
+        kept = ", ".join(f"{s}={n}" for s, n in sorted(plan.not_input.items()))
+        print(
+            f"dlq replay: kept back, not raw input ({kept}): the sink's refusals and unreadable "
+            "stored states are for inspection (docs/operations.md, dead letters)",
             file=sys.stderr,
         )
     if len(exact) < len(rows):

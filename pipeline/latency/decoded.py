@@ -42,15 +42,29 @@ def encode_stored(conversation: Conversation) -> bytes:
     )
 
 
+class UnreadableState(ValueError):
+    """A stored conversation this version cannot read: corrupt bytes, or a state written by
+    another version (a rolled-back worker reads what its successor wrote)."""
+
+
 def decode_stored(stored: bytes) -> Conversation:
-    value = orjson.loads(stored)
-    return Conversation(value["p"], ConversationState.from_dict(value["s"]), value["a"])
+    try:
+        value = orjson.loads(stored)
+        applied = value["a"]
+        if not isinstance(applied, dict):
+            raise TypeError(f"applied positions are a {type(applied).__name__}")
+        return Conversation(int(value["p"]), ConversationState.from_dict(value["s"]), applied)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise UnreadableState(f"{type(exc).__name__}: {exc}") from exc
 
 
 def stored_partition(stored: bytes) -> int:
     """The partition of a stored conversation, without decoding its state (timers are rebuilt
     from every stored value at an assignment)."""
-    return int(orjson.loads(stored)["p"])
+    try:
+        return int(orjson.loads(stored)["p"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise UnreadableState(f"{type(exc).__name__}: {exc}") from exc
 
 
 class DecodedStates:

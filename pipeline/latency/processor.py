@@ -23,17 +23,25 @@ Decoding a stored state on every event and encoding it on every change cost a fi
 faust pass, so the processor keeps the decoded states of recently used conversations (see
 ``DecodedStates``) and holds the pending writes decoded: a state is encoded once, when a batch
 commits it.
+
+A stored value this version cannot read (corrupt, or written by another version, as after a
+rollback) must not stop the worker: raising on it would crash the deadline timer and every
+restart's timer rebuild, a crash loop. It is treated as absent, so the conversation starts
+afresh, and handed to the worker (``take_unreadable``) to keep as a dead letter; the next
+commit deletes it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from pipeline.latency.decoded import (
     Applied,
     Conversation,
     DecodedStates,
+    UnreadableState,
     encode_stored,
     stored_partition,
 )
@@ -51,6 +59,15 @@ Position = tuple[str, int, int]
 POSITIONS_KEPT = 16
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A stored conversation that could not be read, and why."""
+
+    key: str
+    stored: bytes
+    error: str
+
+
 class LatencyProcessor:
     """Applies events and fires due timers against stored conversations, batching the writes."""
 
@@ -61,6 +78,7 @@ class LatencyProcessor:
         self._indexes: dict[int, DeadlineIndex] = {}
         self._pending: dict[str, Change] = {}
         self._decoded = DecodedStates()
+        self._unreadable: dict[str, Unreadable] = {}
 
     def process(
         self,
@@ -123,6 +141,20 @@ class LatencyProcessor:
             self._decoded.keep(key, stored, change)
         return len(pending)
 
+    @property
+    def has_unreadable(self) -> bool:
+        return bool(self._unreadable)
+
+    def take_unreadable(self) -> list[Unreadable]:
+        """Stored values found unreadable since the last call. Each is deleted by the next
+        commit (unless an event wrote its conversation afresh): deliver their dead letters
+        before that commit."""
+        taken = list(self._unreadable.values())
+        self._unreadable.clear()
+        for item in taken:
+            self._pending.setdefault(item.key, None)
+        return taken
+
     def rebuild(self, partition: int, keys: list[str] | None = None) -> int:
         """Re-index the timers of an assigned partition from the store; returns their count."""
         index = self._indexes[partition] = DeadlineIndex()
@@ -160,8 +192,15 @@ class LatencyProcessor:
                     yield key, state
             return
         for key, stored in list(self.store.items()):
-            if stored and stored_partition(stored) == partition:
-                yield key, self._decoded.conversation(key, stored).state
+            if not stored:
+                continue
+            try:
+                on_partition = stored_partition(stored) == partition
+            except UnreadableState as exc:
+                self._found_unreadable(key, stored, exc)
+                continue
+            if on_partition and (conversation := self._conversation(key, stored)) is not None:
+                yield key, conversation.state
 
     def _read(self, key: str) -> tuple[ConversationState | None, Applied]:
         """The state of ``key`` and the positions that changed it: pending first, then stored."""
@@ -169,10 +208,22 @@ class LatencyProcessor:
             change = self._pending[key]
             return (None, {}) if change is None else (change.state, change.applied)
         stored = self.store.get(key)
-        if stored is None:
+        conversation = None if stored is None else self._conversation(key, stored)
+        if conversation is None:
             return None, {}
-        conversation = self._decoded.conversation(key, stored)
         return conversation.state, conversation.applied
+
+    def _conversation(self, key: str, stored: bytes) -> Conversation | None:
+        """The decoded conversation; None when ``stored`` cannot be read (kept for the worker)."""
+        try:
+            return self._decoded.conversation(key, stored)
+        except UnreadableState as exc:
+            self._found_unreadable(key, stored, exc)
+            return None
+
+    def _found_unreadable(self, key: str, stored: bytes, exc: UnreadableState) -> None:
+        if key not in self._pending:  # a pending write or delete replaces the value anyway
+            self._unreadable.setdefault(key, Unreadable(key, bytes(stored), str(exc)))
 
     def _write(
         self, partition: int, key: str, state: ConversationState | None, applied: Applied

@@ -20,11 +20,13 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from agents.runner import produce_raw
+from agents.app import APP_ID
+from agents.runner import create_topics, produce_raw
 from pipeline.clickhouse import ClickHouseError, ServerBackend
 from pipeline.demo_data import DemoData, generate_week
 from pipeline.latency import apply_event, fire_due
 from pipeline.normalize import normalize_record
+from pipeline.partitioner import partition_for
 from pipeline.runtime import Runtime
 from pipeline.settings import Settings
 from schemas.events import Rejection
@@ -316,6 +318,7 @@ POISON = [
     b"null",
     b'"just a string"',
 ]
+SPOILED_STATE = b'{"p": 0, "s": {"v": 99, "format": "a future version"}, "a": {}}'
 
 
 async def _produce_to_every_partition(
@@ -337,14 +340,41 @@ async def _produce_to_every_partition(
     return placed
 
 
+def _first_conversation(runtime: Runtime, records: Mapping[str, Sequence[bytes]]) -> str:
+    for raw in records["wecom"]:
+        for item in normalize_record("wecom", raw, runtime.normalize_context):
+            if not isinstance(item, Rejection):
+                return item.conversation_id
+    raise AssertionError("the week has no WeCom event")
+
+
+async def _spoil_stored_state(settings: Settings, conversation: str) -> str:
+    """A value in the conversation table's changelog that no version can read, as a worker
+    rolled back past a state format change would find; returns the changelog topic."""
+    topic = f"{APP_ID}-conversations-changelog"
+    await create_topics(settings, [topic])
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+    await producer.start()
+    try:
+        key = conversation.encode()
+        partition = partition_for(key, settings.topic_partitions)
+        await producer.send_and_wait(topic, SPOILED_STATE, key=key, partition=partition)
+    finally:
+        await producer.stop()
+    return topic
+
+
 def test_a_poison_record_in_every_partition_does_not_stop_it(stack: Stack) -> None:
-    """Every raw and events partition starts with a poison record; what follows still lands."""
+    """Every raw and events partition starts with a poison record, and one conversation's
+    stored state is unreadable; what follows still lands."""
     raw_topics = stack.runtime.raw_topics()
     placed = asyncio.run(
         _produce_to_every_partition(
             stack.settings, [*raw_topics, stack.settings.events_topic], POISON
         )
     )
+    spoiled = _first_conversation(stack.runtime, stack.data.records)
+    changelog = asyncio.run(_spoil_stored_state(stack.settings, spoiled))
     poisoned: dict[str, list[bytes]] = defaultdict(list)
     for (topic, _), value in placed.items():
         if topic in raw_topics:
@@ -352,6 +382,7 @@ def test_a_poison_record_in_every_partition_does_not_stop_it(stack: Stack) -> No
     records = {s: [*poisoned[s], *stack.data.records[s]] for s in stack.data.records}
     expected = expected_counts(stack.runtime, records)
     expected["dead_letters"] += PARTITIONS  # the events-topic poison: undecodable for the sink
+    expected["dead_letters"] += 1  # the unreadable state; its conversation starts afresh
     worker = stack.worker("one")
     worker.start()
     worker.wait_ready()
@@ -366,8 +397,15 @@ def test_a_poison_record_in_every_partition_does_not_stop_it(stack: Stack) -> No
         events_by_partition = backend.query_rows(
             "SELECT _partition AS p, count() AS n FROM events FINAL GROUP BY p"
         )
+        states = backend.query_rows(
+            "SELECT source, topic, raw, message FROM dead_letters WHERE reason = 'state_unreadable'"
+        )
     finally:
         backend.close()
+    assert [(r["source"], r["topic"], r["raw"]) for r in states] == [
+        ("state", changelog, SPOILED_STATE.decode())
+    ]
+    assert spoiled in states[0]["message"]
     heads = {(row["topic"], row["partition"]) for row in rows if row["first"] == 0}
     assert {(t, p) for t in raw_topics for p in range(PARTITIONS)} <= heads
     assert all(row["n"] > 0 for row in events_by_partition)

@@ -95,3 +95,16 @@ def test_replay_plan_filters_by_reason_and_keeps_truncated_back():
     everything = dlq.plan_replay(rows)
     assert sum(len(v) for v in everything.records.values()) == 3
     assert everything.skipped_truncated == 1
+
+
+def test_replay_keeps_back_dead_letters_that_are_not_raw_input():
+    rows = [
+        {"reason": "invalid_json", "source": "wecom", "raw": b"{", "raw_truncated": False},
+        {"reason": "sink_decode", "source": "sink", "raw": b"x", "raw_truncated": False},
+        {"reason": "sink_refused", "source": "sink", "raw": b"y", "raw_truncated": True},
+        {"reason": "state_unreadable", "source": "state", "raw": b"z", "raw_truncated": False},
+    ]
+    plan = dlq.plan_replay(rows)
+    assert plan.records == {"wecom": [b"{"]}
+    assert plan.not_input == {"sink": 2, "state": 1}
+    assert plan.skipped_truncated == 0
