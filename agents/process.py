@@ -34,7 +34,7 @@ from faust.types import TP, EventT
 from agents.codec import encode_model, encode_rejection, encode_tagged
 from agents.delivery import send_all
 from pipeline import metrics
-from pipeline.dead_letter_codes import STATE_SOURCE, STATE_UNREADABLE
+from pipeline.dead_letter_codes import REPARTITION_SOURCE, STATE_SOURCE, STATE_UNREADABLE
 from pipeline.latency.engine import Output
 from pipeline.latency.processor import LatencyProcessor, Position
 from pipeline.normalize import normalize_record
@@ -133,6 +133,11 @@ def header(message: faust.types.Message, name: str) -> str:
     return ""
 
 
+def read_at(message: faust.types.Message) -> dict[str, Any]:
+    """Where a record was read, as logs and dead letters name it."""
+    return {"topic": message.topic, "partition": message.partition, "offset": message.offset}
+
+
 def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
     """Wire the stages to the raw and repartition topics; returns the processor (for metrics)."""
     settings = runtime.settings
@@ -207,7 +212,6 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                 item.key,
                 item.error,
             )
-            metrics.DEAD_LETTERS.labels(source=STATE_SOURCE, reason=STATE_UNREADABLE).inc()
             rejection = Rejection(
                 source=STATE_SOURCE,
                 reason=STATE_UNREADABLE,
@@ -217,14 +221,19 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                 topic=table.changelog_topic_name,
                 partition=partition,
             )
-            outbox.add(settings.dlq_topic, STATE_SOURCE.encode(), encode_rejection(rejection))
+            internal_dead_letter(rejection, outbox)
+
+    def internal_dead_letter(item: Rejection, outbox: Outbox) -> None:
+        """A dead letter that is not raw input (not a normalize reject; not replayable)."""
+        metrics.DEAD_LETTERS.labels(source=item.source, reason=item.reason).inc()
+        outbox.add(settings.dlq_topic, item.source.encode(), encode_rejection(item))
 
     def from_raw(message: faust.types.Message, outbox: Outbox) -> None:
         source = raw_topics[message.topic]
         raw = message.value or b""
         progress.raw_consumed += 1
         metrics.record_consumed(message.topic, source)
-        where = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
+        where = read_at(message)
         clock_input = f"{message.topic}/{message.partition}"
         try:
             items = normalize_record(source, raw, runtime.normalize_context, **where)
@@ -270,12 +279,20 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
             position = (own_input, message.offset, 0)
             source = header(message, INPUT_HEADER) or own_input
             apply(event, message.partition, source, position, outbox)
-        except Exception:  # written by this pipeline: a failure here is a bug, say so loudly
-            log.exception(
-                "re-keyed event failed at %s[%s]@%s",
-                message.topic,
-                message.partition,
-                message.offset,
+        except Exception as exc:  # written by this pipeline: a failure here is a bug
+            where = read_at(message)
+            log.exception("re-keyed event failed at %(topic)s[%(partition)s]@%(offset)s", where)
+            raw = message.value or b""
+            internal_dead_letter(
+                Rejection(
+                    source=REPARTITION_SOURCE,
+                    reason="internal_error",
+                    message=f"{type(exc).__name__}: {exc}",
+                    raw=raw[:65536],
+                    raw_truncated=len(raw) > 65536,
+                    **where,
+                ),
+                outbox,
             )
 
     async def deliver(outbox: Outbox) -> None:

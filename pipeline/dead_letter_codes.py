@@ -7,6 +7,8 @@ from __future__ import annotations
 
 SINK_SOURCE = "sink"
 STATE_SOURCE = "state"
+#: A re-keyed canonical event that failed on its owner (reason internal_error: a bug).
+REPARTITION_SOURCE = "repartition"
 
 SINK_DECODE = "sink_decode"
 SINK_REFUSED = "sink_refused"

@@ -365,12 +365,13 @@ async def _spoil_stored_state(settings: Settings, conversation: str) -> str:
 
 
 def test_a_poison_record_in_every_partition_does_not_stop_it(stack: Stack) -> None:
-    """Every raw and events partition starts with a poison record, and one conversation's
-    stored state is unreadable; what follows still lands."""
+    """Every raw, repartition and events partition starts with a poison record, and one
+    conversation's stored state is unreadable; what follows still lands."""
     raw_topics = stack.runtime.raw_topics()
+    settings = stack.settings
     placed = asyncio.run(
         _produce_to_every_partition(
-            stack.settings, [*raw_topics, stack.settings.events_topic], POISON
+            settings, [*raw_topics, settings.repartition_topic, settings.events_topic], POISON
         )
     )
     spoiled = _first_conversation(stack.runtime, stack.data.records)
@@ -382,6 +383,7 @@ def test_a_poison_record_in_every_partition_does_not_stop_it(stack: Stack) -> No
     records = {s: [*poisoned[s], *stack.data.records[s]] for s in stack.data.records}
     expected = expected_counts(stack.runtime, records)
     expected["dead_letters"] += PARTITIONS  # the events-topic poison: undecodable for the sink
+    expected["dead_letters"] += PARTITIONS  # the repartition poison: not a canonical event
     expected["dead_letters"] += 1  # the unreadable state; its conversation starts afresh
     worker = stack.worker("one")
     worker.start()
@@ -407,7 +409,8 @@ def test_a_poison_record_in_every_partition_does_not_stop_it(stack: Stack) -> No
     ]
     assert spoiled in states[0]["message"]
     heads = {(row["topic"], row["partition"]) for row in rows if row["first"] == 0}
-    assert {(t, p) for t in raw_topics for p in range(PARTITIONS)} <= heads
+    inputs = [*raw_topics, settings.repartition_topic]
+    assert {(t, p) for t in inputs for p in range(PARTITIONS)} <= heads
     assert all(row["n"] > 0 for row in events_by_partition)
     assert len(events_by_partition) == PARTITIONS
     worker.terminate()
