@@ -33,7 +33,9 @@ NATURAL_KEYS: dict[str, NaturalKey] = {
     "signals": NaturalKey("event_id", ("event_id", "signal")),
     "latency_samples": NaturalKey("sample_id", ("sample_id",)),
     "breaches": NaturalKey("breach_id", ("breach_id", "status")),
-    "dead_letters": NaturalKey("offset", ("topic", "partition", "offset", "reason")),
+    # the message too: dead letters that are not raw records share a position (an unreadable
+    # stored state has none, offset -1) and differ by what they name
+    "dead_letters": NaturalKey("offset", ("topic", "partition", "offset", "reason", "message")),
 }
 
 #: Looks up which keys a table already holds: (table, key, lookup values) -> stored key rows.

@@ -35,13 +35,30 @@ def test_an_open_and_a_closed_breach_row_are_different_facts() -> None:
     assert fresh_rows("breaches", rows, existing) == [{"breach_id": "b1", "status": "closed"}]
 
 
-def test_dead_letters_are_keyed_by_raw_position_and_reason() -> None:
-    existing = _store(("raw.wecom", 0, 7, "invalid_json"))
+def test_dead_letters_are_keyed_by_raw_position_reason_and_message() -> None:
+    existing = _store(("raw.wecom", 0, 7, "invalid_json", "line 1"))
     rows = [
         {"topic": "raw.wecom", "partition": 0, "offset": 7, "reason": "invalid_json"},
         {"topic": "raw.wecom", "partition": 1, "offset": 7, "reason": "invalid_json"},
     ]
+    rows = [{**row, "message": "line 1"} for row in rows]
     assert fresh_rows("dead_letters", rows, existing) == rows[1:]
+
+
+def test_unreadable_states_of_one_changelog_partition_are_each_kept() -> None:
+    """They have no offset (-1): only the conversation their message names tells them apart."""
+    existing = _store()
+    rows = [
+        {
+            "topic": "changelog",
+            "partition": 2,
+            "offset": -1,
+            "reason": "state_unreadable",
+            "message": f"conversation {name}: JSONDecodeError",
+        }
+        for name in ("c1", "c2", "c1")
+    ]
+    assert fresh_rows("dead_letters", rows, existing) == rows[:2]
 
 
 def test_tables_without_a_natural_key_pass_through_untouched() -> None:
