@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 import pipeline.alerts.metrics  # noqa: F401  (registers the alert metrics)
 import pipeline.metrics  # noqa: F401  (registers the worker metrics)
 from pipeline.clickhouse import EmbeddedBackend, migrate
+from pipeline.dead_letter_codes import REPARTITION_SOURCE, SINK_SOURCE, STATE_SOURCE
 from schemas.alerts import AlertStatus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,6 +101,9 @@ def test_required_alerts_exist() -> None:
     assert "salesradar_last_event_timestamp_seconds" in exprs["SalesradarNoEvents"]
     assert "salesradar_alerts_total" in exprs["SalesradarAlertsDeadLettered"]
     assert 'up{job="salesradar-worker"}' in exprs["SalesradarWorkerDown"]
+    own = re.search(r'source=~"([^"]+)"', exprs["SalesradarPipelineDeadLetters"])
+    assert own is not None
+    assert set(own.group(1).split("|")) == {SINK_SOURCE, STATE_SOURCE, REPARTITION_SOURCE}
 
 
 def test_prometheus_loads_the_rule_file_and_scrapes_the_job_the_rules_name() -> None:
