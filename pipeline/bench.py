@@ -5,7 +5,9 @@ Three phases share one broker and one input (a generated week, the demo's realis
 2. the pipeline (the same app a worker runs, in this process) over the same backlog, timed
    from its first raw record to the last row committed in ClickHouse;
 3. a second week produced at a fixed rate by another process while the pipeline is caught up:
-   produce time against `ingested_at` of sampled event rows gives produce -> row latency.
+   produce time against `ingested_at` of sampled event rows gives produce -> row latency;
+4. the same with a third week at half the rate phase 2 measured: a fixed rate above what the
+   pipeline sustains measures a growing backlog, this one the path's own latency.
 faust is imported inside the functions, as in the worker command: pipeline/ logic stays free of it.
 """
 
@@ -46,6 +48,8 @@ class BenchOptions:
     customers: int = 200
     rate: float = 5000.0
     paced_seconds: float = 10.0
+    #: Rate of the last phase, as a fraction of the measured end-to-end rate.
+    sustained_fraction: float = 0.5
     seed: int = 7
     timeout_s: float = 600.0
 
@@ -238,6 +242,16 @@ async def run_bench(
         latencies = await asyncio.get_running_loop().run_in_executor(
             None, _row_latencies, runtime, backend, paced, sent_at
         )
+        sustained_rate = max(1.0, pipeline_rate * options.sustained_fraction)
+        report(f"bench: producing at {sustained_rate:,.0f}/s, a rate the pipeline sustains")
+        sustained = _keyed(runtime, _week(options, options.seed + 2, weeks_ago=3))
+        sustained = sustained[: int(sustained_rate * options.paced_seconds)]
+        sustained_sent_at = await _paced(settings, sustained, sustained_rate)
+        total = len(backlog) + len(paced) + len(sustained)
+        await _until(lambda: _drained(progress, total), options.timeout_s, "sustained")
+        sustained_latencies = await asyncio.get_running_loop().run_in_executor(
+            None, _row_latencies, runtime, backend, sustained, sustained_sent_at
+        )
         open_waits = int(REGISTRY.get_sample_value("salesradar_open_waits") or 0)
         memory = rss_mb()
     finally:
@@ -259,6 +273,10 @@ async def run_bench(
         load=load_average(),
         ceiling_cpu_us=ceiling_cpu_us,
         stream_cpu_us=stream_cpu_us,
+        sustained_rate=sustained_rate,
+        sustained_samples=len(sustained_latencies),
+        sustained_p50_s=quantile(sustained_latencies, 0.5),
+        sustained_p99_s=quantile(sustained_latencies, 0.99),
     )
 
 
