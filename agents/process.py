@@ -54,6 +54,8 @@ INPUT_HEADER = "salesradar-input"
 OUTPUT_TYPES = {LatencySample: "sample", Breach: "breach", WaitReminder: "reminder"}
 SEND_RETRY_START_S = 0.5
 SEND_RETRY_MAX_S = 30.0
+#: Bytes of a record kept in a dead letter (the rest is cut, and the dead letter says so).
+KEPT_RAW_BYTES = 65536
 #: Seconds to wait for the broker's metadata of every input topic before checking its partitions.
 PARTITION_CHECK_TRIES = 60
 
@@ -138,6 +140,20 @@ def read_at(message: faust.types.Message) -> dict[str, Any]:
     return {"topic": message.topic, "partition": message.partition, "offset": message.offset}
 
 
+def failed(source: str, message: faust.types.Message, exc: Exception) -> Rejection:
+    """A record a stage failed on unexpectedly, kept for a look and a replay: whole, or its
+    first 64 KiB flagged as truncated (replay then keeps it back)."""
+    raw = message.value or b""
+    return Rejection(
+        source=source,
+        reason="internal_error",
+        message=f"{type(exc).__name__}: {exc}",
+        raw=raw[:KEPT_RAW_BYTES],
+        raw_truncated=len(raw) > KEPT_RAW_BYTES,
+        **read_at(message),
+    )
+
+
 def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
     """Wire the stages to the raw and repartition topics; returns the processor (for metrics)."""
     settings = runtime.settings
@@ -216,8 +232,8 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                 source=STATE_SOURCE,
                 reason=STATE_UNREADABLE,
                 message=f"conversation {item.key}: {item.error}",
-                raw=item.stored[:65536],
-                raw_truncated=len(item.stored) > 65536,
+                raw=item.stored[:KEPT_RAW_BYTES],
+                raw_truncated=len(item.stored) > KEPT_RAW_BYTES,
                 topic=table.changelog_topic_name,
                 partition=partition,
             )
@@ -259,16 +275,7 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                     outbox.add(repartition_topic, key, encode_model(tagged), headers)
         except Exception as exc:  # faust acks a failed batch: nothing may escape unrecorded
             log.exception("processing failed at %(topic)s[%(partition)s]@%(offset)s", where)
-            dead_letter(
-                Rejection(
-                    source=source,
-                    reason="internal_error",
-                    message=f"{type(exc).__name__}: {exc}",
-                    raw=raw[:65536],
-                    **where,
-                ),
-                outbox,
-            )
+            dead_letter(failed(source, message, exc), outbox)
 
     def from_repartition(message: faust.types.Message, outbox: Outbox) -> None:
         progress.rekeyed_in += 1
@@ -282,18 +289,7 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
         except Exception as exc:  # written by this pipeline: a failure here is a bug
             where = read_at(message)
             log.exception("re-keyed event failed at %(topic)s[%(partition)s]@%(offset)s", where)
-            raw = message.value or b""
-            internal_dead_letter(
-                Rejection(
-                    source=REPARTITION_SOURCE,
-                    reason="internal_error",
-                    message=f"{type(exc).__name__}: {exc}",
-                    raw=raw[:65536],
-                    raw_truncated=len(raw) > 65536,
-                    **where,
-                ),
-                outbox,
-            )
+            internal_dead_letter(failed(REPARTITION_SOURCE, message, exc), outbox)
 
     async def deliver(outbox: Outbox) -> None:
         """Send it all and wait for the broker; retry (never drop, never ack) until it takes it."""
