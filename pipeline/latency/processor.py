@@ -167,6 +167,10 @@ class LatencyProcessor:
         self._indexes.pop(partition, None)
         self.clock.forget(partition)
         self._decoded.forget(partition)
+        # An unreadable value names no partition: forget them all rather than delete one whose
+        # conversation now lives on another worker (which may have written it afresh); those
+        # still here are found again when their partition's timers are rebuilt.
+        self._unreadable.clear()
 
     def partitions(self) -> list[int]:
         return sorted(self._indexes)

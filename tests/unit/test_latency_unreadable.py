@@ -88,3 +88,17 @@ def test_the_deadline_timer_survives_a_value_corrupted_after_its_timer_was_set()
     raised = processor.fire(0, minutes(121), caught_up=True)
     assert [o.conversation_id for o in raised if isinstance(o, Breach)] == ["fine"]
     assert [item.key for item in processor.take_unreadable()] == ["spoiled"]
+
+
+def test_a_revoked_partition_leaves_no_unreadable_value_to_delete() -> None:
+    """After a rebalance the value may belong to another worker: never delete it from here."""
+    store: dict[str, bytes] = {"moved": CORRUPT}
+    processor = LatencyProcessor(POLICY, store)
+    processor.rebuild(0)
+    assert processor.has_unreadable
+    processor.revoke(0)
+    assert processor.take_unreadable() == []
+    processor.commit()
+    assert store == {"moved": CORRUPT}
+    processor.rebuild(1)  # still here after the rebalance: found again
+    assert [item.key for item in processor.take_unreadable()] == ["moved"]
