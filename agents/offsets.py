@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 import faust
 from faust.sensors import Sensor
@@ -14,7 +15,10 @@ log = logging.getLogger(__name__)
 
 
 class FirstRead(Sensor):
-    """The first offset read from each partition: its head while nothing is committed."""
+    """The first offset read from each partition since it was assigned: its head while
+    nothing is committed. Kept across assignments, an old first read would outlive the
+    group's committed offsets expiring (Kafka drops those of a group idle for a week), and
+    the partition would never commit again."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -23,12 +27,20 @@ class FirstRead(Sensor):
     def on_message_in(self, tp: TP, offset: int, message: faust.types.Message) -> None:
         self.offsets.setdefault(tp, offset)
 
+    def forget(self, partitions: Iterable[TP]) -> None:
+        for tp in partitions:
+            self.offsets.pop(tp, None)
+
 
 def commit_only_acked_heads(app: faust.App) -> None:
     """Replace faust's choice of the offset to commit with `next_commit`."""
     consumer = app.consumer
     first_read = FirstRead()
     app.sensors.add(first_read)
+
+    @app.on_partitions_revoked.connect
+    async def forget_first_reads(sender: faust.App, revoked: set[TP], **kwargs: object) -> None:
+        first_read.forget(revoked)
 
     def new_offset(tp: TP) -> int | None:
         acked = consumer._acked[tp]
