@@ -25,6 +25,7 @@ from pipeline.alerts import AlertConfig, AlertRecord, AlertService
 from pipeline.alerts.clickhouse_store import ClickHouseAlertStateStore
 from pipeline.alerts.contacts import contacts_from_directory
 from pipeline.clickhouse import ClickHouseBackend
+from pipeline.logging_json import at
 from pipeline.offsets import read_to_end
 from pipeline.runtime import Runtime
 from schemas.latency import Breach, WaitReminder
@@ -111,7 +112,12 @@ def register(
                     else:
                         await service.submit(item, hold(event), origin=event.message.tp)
             except Exception:  # faust acks a message whose agent raised: log it, keep going
-                log.exception("alert stage could not read a latency record")
+                # (the sink keeps an unreadable record as a dead letter: nothing is lost)
+                where = {}
+                if event is not None:
+                    message = event.message
+                    where = at(message.topic, message.partition, message.offset)
+                log.exception("alert stage could not read a latency record", extra=where)
 
     @app.task
     async def deliver() -> None:

@@ -9,6 +9,7 @@ import faust
 from faust.sensors import Sensor
 from faust.types import TP
 
+from pipeline.logging_json import at
 from pipeline.offsets import next_commit
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,13 @@ def commit_only_acked_heads(app: faust.App) -> None:
         head = committed if committed is not None else first_read.offsets.get(tp)
         offset = next_commit(acked, head)
         if committed is None and offset is not None:
-            log.info("%s: first commit, %d, from the first record read, %s", tp, offset, head)
+            log.info(
+                "%s: first commit, %d, from the first record read, %s",
+                tp,
+                offset,
+                head,
+                extra=at(tp.topic, tp.partition, offset),
+            )
         if offset is not None:
             done = [o for o in acked if o < offset]
             del acked[: len(done)]

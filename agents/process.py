@@ -37,6 +37,7 @@ from pipeline import metrics
 from pipeline.dead_letter_codes import REPARTITION_SOURCE, STATE_SOURCE, STATE_UNREADABLE
 from pipeline.latency.engine import Output
 from pipeline.latency.processor import LatencyProcessor, Position
+from pipeline.logging_json import at
 from pipeline.normalize import normalize_record
 from pipeline.normalize.recent import RecentIds
 from pipeline.partitioner import partition_for
@@ -227,6 +228,7 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                 "conversation %s: stored state unreadable, starting it afresh: %s",
                 item.key,
                 item.error,
+                extra=at(table.changelog_topic_name, partition, tenant=settings.tenant),
             )
             rejection = Rejection(
                 source=STATE_SOURCE,
@@ -274,7 +276,11 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                     headers = [(INPUT_HEADER, clock_input.encode())]
                     outbox.add(repartition_topic, key, encode_model(tagged), headers)
         except Exception as exc:  # faust acks a failed batch: nothing may escape unrecorded
-            log.exception("processing failed at %(topic)s[%(partition)s]@%(offset)s", where)
+            log.exception(
+                "processing failed at %(topic)s[%(partition)s]@%(offset)s",
+                where,
+                extra={**where, "tenant": settings.tenant},
+            )
             dead_letter(failed(source, message, exc), outbox)
 
     def from_repartition(message: faust.types.Message, outbox: Outbox) -> None:
@@ -288,7 +294,11 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
             apply(event, message.partition, source, position, outbox)
         except Exception as exc:  # written by this pipeline: a failure here is a bug
             where = read_at(message)
-            log.exception("re-keyed event failed at %(topic)s[%(partition)s]@%(offset)s", where)
+            log.exception(
+                "re-keyed event failed at %(topic)s[%(partition)s]@%(offset)s",
+                where,
+                extra={**where, "tenant": settings.tenant},
+            )
             internal_dead_letter(failed(REPARTITION_SOURCE, message, exc), outbox)
 
     async def deliver(outbox: Outbox) -> None:
@@ -332,6 +342,7 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
             sequencer.expected(tp),
             committed,
             first_offset,
+            extra=at(tp.topic, tp.partition, sequencer.expected(tp)),
         )
 
     async def handle(batch: list[EventT]) -> list[EventT]:
@@ -371,13 +382,21 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
                     tp,
                     min(offsets),
                     max(offsets),
+                    extra=at(tp.topic, tp.partition, min(offsets)),
                 )
             for tp, offset in rewind.items():
-                log.warning("records of %s arrived ahead of offset %d: reading again", tp, offset)
+                log.warning(
+                    "records of %s arrived ahead of offset %d: reading again",
+                    tp,
+                    offset,
+                    extra=at(tp.topic, tp.partition, offset),
+                )
                 try:
                     await app.consumer.seek(tp, offset)
                 except IllegalStateError:  # moved away meanwhile: its new owner reads it
-                    log.warning("%s is no longer assigned here", tp)
+                    log.warning(
+                        "%s is no longer assigned here", tp, extra=at(tp.topic, tp.partition)
+                    )
             return done
 
     async def store_states() -> None:

@@ -25,6 +25,7 @@ from pipeline.clickhouse import ClickHouseBackend, ClickHouseError, ClickHouseUn
 from pipeline.clickhouse.sql_text import literal
 from pipeline.dead_letter_codes import SINK_DECODE, SINK_REFUSED, SINK_SOURCE
 from pipeline.health import Check, HealthState
+from pipeline.logging_json import at
 from pipeline.runtime import Runtime
 from pipeline.sink.batching import Batch, PartitionBatcher
 from pipeline.sink.dedup import NaturalKey, fresh_rows
@@ -149,6 +150,7 @@ class ClickHouseSink:
             tp.partition,
             resume_offset,
             ranges,
+            extra=at(tp.topic, tp.partition, resume_offset),
         )
         return self._new_batcher(tp, ranges)
 
@@ -188,7 +190,12 @@ class ClickHouseSink:
         except (CommitFailedError, IllegalStateError) as exc:
             # The group moved on while ClickHouse took the batch: the partition's next owner
             # reads it again and re-forms it from its recorded intent, under the same token.
-            log.warning("batch %s written, offset not committed: %s", batch.dedup_token, exc)
+            log.warning(
+                "batch %s written, offset not committed: %s",
+                batch.dedup_token,
+                exc,
+                extra=at(batch.topic, batch.partition, batch.first_offset),
+            )
             return
         self._runtime.progress.sink_records[self._roles[batch.topic]] += batch.records
 
@@ -208,6 +215,7 @@ class ClickHouseSink:
                     batch.dedup_token,
                     delay,
                     exc,
+                    extra=at(batch.topic, batch.partition, batch.first_offset),
                 )
             except ClickHouseError as exc:
                 refusals += 1
@@ -217,6 +225,7 @@ class ClickHouseSink:
                     refusals,
                     MAX_REFUSALS,
                     exc,
+                    extra=at(batch.topic, batch.partition, batch.first_offset),
                 )
                 if refusals >= MAX_REFUSALS:
                     batch.rows = {"dead_letters": [_refused(batch, exc)]}

@@ -23,6 +23,19 @@ _STANDARD_ATTRS = frozenset(
 CONTEXT_KEYS = ("tenant", "topic", "partition", "offset")
 
 
+def at(
+    topic: str, partition: int, offset: int | None = None, *, tenant: str | None = None
+) -> dict[str, Any]:
+    """The ``extra`` of a log line about a record or a partition: JSON logs carry these as
+    fields a log store can filter by (plain logs keep them in the message)."""
+    context: dict[str, Any] = {"topic": topic, "partition": partition}
+    if offset is not None:
+        context["offset"] = offset
+    if tenant is not None:
+        context["tenant"] = tenant
+    return context
+
+
 class JsonFormatter(logging.Formatter):
     """Formats a record as a single-line JSON object; values orjson cannot encode become str."""
 

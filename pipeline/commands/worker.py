@@ -57,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
             health.set_check(Check.CLICKHOUSE_REACHABLE, False, str(exc)[:200])
         health.mark_ready()
 
-    worker = faust.Worker(app, loglevel=args.loglevel, loop=None)
+    # override_logging=False: faust would replace the handler configure_logging installed
+    # (JSON lines in production) with its own plain format
+    worker = faust.Worker(app, loglevel=args.loglevel, loop=None, override_logging=False)
     if args.uvloop:
         import uvloop
 

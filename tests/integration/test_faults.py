@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -64,8 +65,8 @@ class Stack:
     def clickhouse(self) -> ClickHouseEndpoint:
         return self.parts.clickhouse
 
-    def worker(self, name: str) -> WorkerProcess:
-        worker = WorkerProcess(name, self.parts.env, self.work)
+    def worker(self, name: str, **env: str) -> WorkerProcess:
+        worker = WorkerProcess(name, {**self.parts.env, **env}, self.work)
         self.workers.append(worker)
         return worker
 
@@ -385,7 +386,7 @@ def test_a_poison_record_in_every_partition_does_not_stop_it(stack: Stack) -> No
     expected["dead_letters"] += PARTITIONS  # the events-topic poison: undecodable for the sink
     expected["dead_letters"] += PARTITIONS  # the repartition poison: not a canonical event
     expected["dead_letters"] += 1  # the unreadable state; its conversation starts afresh
-    worker = stack.worker("one")
+    worker = stack.worker("one", SALESRADAR_LOG_JSON="true")
     worker.start()
     worker.wait_ready()
     stack.produce(stack.data.records)
@@ -408,6 +409,16 @@ def test_a_poison_record_in_every_partition_does_not_stop_it(stack: Stack) -> No
         ("state", changelog, SPOILED_STATE.decode())
     ]
     assert spoiled in states[0]["message"]
+    logged = [
+        entry
+        for line in worker.log_lines()
+        if line.startswith("{")
+        and "stored state unreadable" in (entry := orjson.loads(line))["message"]
+    ]
+    assert [(e["level"], e["topic"], e["tenant"]) for e in logged] == [
+        ("ERROR", changelog, stack.settings.tenant)
+    ]
+    assert logged[0]["partition"] == partition_for(spoiled.encode(), PARTITIONS)
     heads = {(row["topic"], row["partition"]) for row in rows if row["first"] == 0}
     inputs = [*raw_topics, settings.repartition_topic]
     assert {(t, p) for t in inputs for p in range(PARTITIONS)} <= heads

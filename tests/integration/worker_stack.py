@@ -189,6 +189,9 @@ class WorkerProcess:
     def log_tail(self) -> str:
         return self._log_path.read_text(errors="replace")[-3000:]
 
+    def log_lines(self) -> list[str]:
+        return self._log_path.read_text(errors="replace").splitlines()
+
     def _get(self, path: str) -> tuple[int, str]:
         try:
             url = f"http://127.0.0.1:{self.web_port}{path}"

@@ -7,7 +7,7 @@ import logging
 import orjson
 import pytest
 
-from pipeline.logging_json import JsonFormatter, configure_logging
+from pipeline.logging_json import JsonFormatter, at, configure_logging
 
 
 @pytest.fixture
@@ -79,3 +79,14 @@ def test_configure_twice_keeps_one_handler_and_plain_mode_is_text(
     assert err.count("hello") == 1
     assert "hidden" not in err
     assert not err.lstrip().startswith("{")
+
+
+def test_the_context_of_a_record_or_a_partition_becomes_fields(capsys, restore_root_logger) -> None:
+    configure_logging("info", json=True)
+    log = logging.getLogger("salesradar.process")
+    log.info("resumes", extra=at("salesradar.raw.email", 2, 0, tenant="acme"))
+    log.info("moved away", extra=at("salesradar.raw.email", 3))
+    first, second = (orjson.loads(line) for line in capsys.readouterr().err.splitlines())
+    assert list(first)[4:8] == ["tenant", "topic", "partition", "offset"]
+    assert (first["topic"], first["partition"], first["offset"]) == ("salesradar.raw.email", 2, 0)
+    assert (second["partition"], "offset" in second, "tenant" in second) == (3, False, False)
