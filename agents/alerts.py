@@ -21,12 +21,13 @@ import orjson
 from faust.types import TP
 
 from agents.codec import encode_model
+from agents.offsets import ReadOffsets
 from pipeline.alerts import AlertConfig, AlertRecord, AlertService
 from pipeline.alerts.clickhouse_store import ClickHouseAlertStateStore
 from pipeline.alerts.contacts import contacts_from_directory
 from pipeline.clickhouse import ClickHouseBackend
 from pipeline.logging_json import at
-from pipeline.offsets import read_to_end
+from pipeline.offsets import known_end, read_to_end
 from pipeline.runtime import Runtime
 from schemas.latency import Breach, WaitReminder
 
@@ -41,6 +42,7 @@ def register(
     topics: dict[str, faust.TopicT],
     backend: ClickHouseBackend,
     config: AlertConfig,
+    read_offsets: ReadOffsets,
 ) -> AlertService:
     """Wire the alert service to the latency topic; returned so a finite run can flush it."""
     progress = runtime.progress
@@ -55,7 +57,7 @@ def register(
             read_to_end(
                 last_read.get(tp, -1) + 1,
                 consumer._committed_offset.get(tp),
-                consumer.highwater(tp),
+                known_end(consumer.highwater(tp), read_offsets.furthest.get(tp)),
             )
             for tp in app.assignor.assigned_actives()
             if tp.topic == latency_topic

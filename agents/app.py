@@ -94,7 +94,7 @@ def build_app(
         **group_timeouts,
     )
     keep_offset_gaps_uncommitted(app)
-    commit_only_acked_heads(app)
+    read_offsets = commit_only_acked_heads(app)
     if settings.broker_end_probe:
         recover_to_last_records(app, settings.bootstrap_servers)
     topics = {
@@ -106,9 +106,11 @@ def build_app(
         )
         for name, role in runtime.topic_roles().items()
     }
-    process.register(app, runtime)
+    process.register(app, runtime, read_offsets)
     if alert_config is not None:
-        runtime.alert_service = alerts.register(app, runtime, topics, backend, alert_config)
+        runtime.alert_service = alerts.register(
+            app, runtime, topics, backend, alert_config, read_offsets
+        )
     sink = ClickHouseSink(runtime, backend, group_id=sink_group, health=health)
 
     @app.task

@@ -15,39 +15,47 @@ from pipeline.offsets import next_commit
 log = logging.getLogger(__name__)
 
 
-class FirstRead(Sensor):
-    """The first offset read from each partition since it was assigned: its head while
-    nothing is committed. Kept across assignments, an old first read would outlive the
-    group's committed offsets expiring (Kafka drops those of a group idle for a week), and
-    the partition would never commit again."""
+class ReadOffsets(Sensor):
+    """The first and the furthest offset read from each partition since it was assigned.
+
+    The first is a partition's head while nothing is committed. Kept across assignments, an
+    old first read would outlive the group's committed offsets expiring (Kafka drops those of
+    a group idle for a week), and the partition would never commit again. The furthest says
+    how far the broker is known to hold records (see ``pipeline.offsets.known_end``).
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self.offsets: dict[TP, int] = {}
+        self.first: dict[TP, int] = {}
+        self.furthest: dict[TP, int] = {}
 
     def on_message_in(self, tp: TP, offset: int, message: faust.types.Message) -> None:
-        self.offsets.setdefault(tp, offset)
+        self.first.setdefault(tp, offset)
+        if offset > self.furthest.get(tp, -1):
+            self.furthest[tp] = offset
 
     def forget(self, partitions: Iterable[TP]) -> None:
         for tp in partitions:
-            self.offsets.pop(tp, None)
+            self.first.pop(tp, None)
+            self.furthest.pop(tp, None)
 
 
-def commit_only_acked_heads(app: faust.App) -> None:
-    """Replace faust's choice of the offset to commit with `next_commit`."""
+def commit_only_acked_heads(app: faust.App) -> ReadOffsets:
+    """Replace faust's choice of the offset to commit with `next_commit`; returns the offsets
+    read per partition it tracks for that (the stages use them too)."""
     consumer = app.consumer
-    first_read = FirstRead()
-    app.sensors.add(first_read)
+    read = ReadOffsets()
+    app.sensors.add(read)
 
     @app.on_partitions_revoked.connect
-    async def forget_first_reads(sender: faust.App, revoked: set[TP], **kwargs: object) -> None:
-        first_read.forget(revoked)
+    async def forget_reads(sender: faust.App, revoked: set[TP], **kwargs: object) -> None:
+        read.forget(revoked)
 
     def new_offset(tp: TP) -> int | None:
         acked = consumer._acked[tp]
         acked.sort()
         committed = consumer._committed_offset[tp]
-        head = committed if committed is not None else first_read.offsets.get(tp)
+        head = committed if committed is not None else read.first.get(tp)
         offset = next_commit(acked, head)
         if committed is None and offset is not None:
             log.info(
@@ -64,3 +72,4 @@ def commit_only_acked_heads(app: faust.App) -> None:
         return offset
 
     consumer._new_offset = new_offset  # type: ignore[method-assign]
+    return read

@@ -33,6 +33,7 @@ from faust.types import TP, EventT
 
 from agents.codec import encode_model, encode_rejection, encode_tagged
 from agents.delivery import send_all
+from agents.offsets import ReadOffsets
 from pipeline import metrics
 from pipeline.dead_letter_codes import REPARTITION_SOURCE, STATE_SOURCE, STATE_UNREADABLE
 from pipeline.latency.engine import Output
@@ -40,6 +41,7 @@ from pipeline.latency.processor import LatencyProcessor, Position
 from pipeline.logging_json import at
 from pipeline.normalize import normalize_record
 from pipeline.normalize.recent import RecentIds
+from pipeline.offsets import known_end
 from pipeline.partitioner import partition_for
 from pipeline.runtime import Runtime
 from pipeline.sequencing import PartitionSequencer, Verdict
@@ -155,7 +157,7 @@ def failed(source: str, message: faust.types.Message, exc: Exception) -> Rejecti
     )
 
 
-def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
+def register(app: faust.App, runtime: Runtime, read_offsets: ReadOffsets) -> LatencyProcessor:
     """Wire the stages to the raw and repartition topics; returns the processor (for metrics)."""
     settings = runtime.settings
     progress = runtime.progress
@@ -460,7 +462,11 @@ def register(app: faust.App, runtime: Runtime) -> LatencyProcessor:
         Inputs of other workers are not seen: with several workers, a backlog upstream of them
         can still let a wait breach early (docs/operations.md, known limits)."""
         return all(
-            sequencer.caught_up(tp, last_commit_seen(tp), app.consumer.highwater(tp))
+            sequencer.caught_up(
+                tp,
+                last_commit_seen(tp),
+                known_end(app.consumer.highwater(tp), read_offsets.furthest.get(tp)),
+            )
             for tp in app.assignor.assigned_actives()
             if tp.topic in source_topics
         )

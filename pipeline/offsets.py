@@ -34,3 +34,13 @@ def read_to_end(next_offset: int, committed: int | None, end: int | None) -> boo
     if end is None:
         return False
     return max(next_offset, committed or 0) >= end
+
+
+def known_end(highwater: int | None, furthest_read: int | None) -> int | None:
+    """The end offset a partition is known to have: the broker's high watermark, or just past
+    the furthest record already read when that is further. The embedded broker reports the
+    base offset of its last record batch plus one, so a partition whose last batch was read
+    but is still being processed would otherwise count as read to its end."""
+    if furthest_read is None:
+        return highwater
+    return max(highwater or 0, furthest_read + 1)
