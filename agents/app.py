@@ -14,6 +14,7 @@ from pipeline.alerts import AlertConfig
 from pipeline.clickhouse import ClickHouseBackend
 from pipeline.end_offsets import last_record_ends
 from pipeline.health import Check, HealthState
+from pipeline.offsets import never_committed
 from pipeline.partitioner import RememberingPartitioner
 from pipeline.runtime import Runtime
 
@@ -35,6 +36,31 @@ def keep_offset_gaps_uncommitted(app: faust.App) -> None:
         return None
 
     app.consumer._add_gap = no_gap  # type: ignore[method-assign]
+
+
+def reread_never_committed_partitions(app: faust.App) -> None:
+    """After each seek to committed offsets, start every partition with nothing committed
+    from the beginning of its log.
+
+    faust drops records it fetched while a rebalance was under way and relies on the seek to
+    committed offsets that follows to read them again; aiokafka does not seek a partition with
+    no committed offset (or 0), so its position stayed past the dropped records. A raw
+    partition that first got records while its worker was handing it over lost them: the
+    hand-over test caught the first record of a partition never processed, its dead letter
+    missing and, since that partition never caught up, no wall-clock breach raised after it.
+    """
+    consumer = app.consumer
+    seek_to_committed = consumer.seek_to_committed
+
+    async def seek_and_restart_uncommitted() -> Mapping[TP, int]:
+        committed = await seek_to_committed()
+        changelogs = {table.changelog_topic_name for table in app.tables.values()}
+        fresh = never_committed(committed, changelogs)
+        if fresh:
+            await consumer._thread.seek_to_beginning(*fresh)  # type: ignore[attr-defined]
+        return committed
+
+    consumer.seek_to_committed = seek_and_restart_uncommitted  # type: ignore[method-assign]
 
 
 def recover_to_last_records(app: faust.App, bootstrap_servers: str) -> None:
@@ -95,6 +121,7 @@ def build_app(
     )
     keep_offset_gaps_uncommitted(app)
     read_offsets = commit_only_acked_heads(app)
+    reread_never_committed_partitions(app)
     if settings.broker_end_probe:
         recover_to_last_records(app, settings.bootstrap_servers)
     topics = {

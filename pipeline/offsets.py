@@ -9,7 +9,10 @@ so a crash lost it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def next_commit(acked: Sequence[int], head: int | None) -> int | None:
@@ -44,3 +47,15 @@ def known_end(highwater: int | None, furthest_read: int | None) -> int | None:
     if furthest_read is None:
         return highwater
     return max(highwater or 0, furthest_read + 1)
+
+
+def never_committed(committed: Mapping[T, int | None], changelogs: Collection[str]) -> list[T]:
+    """The stream partitions (not a table's changelog, which recovery positions itself) whose
+    group has committed nothing, or offset 0: the consumer does not seek those when it seeks to
+    committed offsets, so records it fetched and then dropped in a rebalance would be skipped
+    for good. They must be read again from the start of the log."""
+    return [
+        tp
+        for tp, offset in committed.items()
+        if not offset and getattr(tp, "topic", "") not in changelogs
+    ]

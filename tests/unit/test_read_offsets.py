@@ -6,7 +6,7 @@ from __future__ import annotations
 from faust.types import TP
 
 from agents.offsets import ReadOffsets
-from pipeline.offsets import known_end, next_commit
+from pipeline.offsets import known_end, never_committed, next_commit
 
 RAW = TP("salesradar.raw.wecom", 0)
 OTHER = TP("salesradar.raw.wecom", 1)
@@ -41,3 +41,19 @@ def test_the_known_end_is_past_the_furthest_record_read_when_the_broker_says_les
     assert known_end(12, 9) == 12  # the broker knows of more than was read
     assert known_end(None, 3) == 4  # no fetch answer yet, but records were read
     assert known_end(7, None) == 7 and known_end(None, None) is None
+
+
+def test_partitions_with_nothing_committed_are_read_again_from_the_start() -> None:
+    """aiokafka seeks only committed offsets above 0; the others keep a position past records
+    faust dropped in a rebalance unless they are sought to the start."""
+    changelog = "salesradar-conversations-changelog"
+    committed = {
+        TP("salesradar.raw.dingtalk", 3): None,
+        TP("salesradar.raw.email", 2): 0,
+        TP("salesradar.raw.wecom", 1): 32,
+        TP(changelog, 3): None,  # recovery positions a changelog itself
+    }
+    assert never_committed(committed, {changelog}) == [
+        TP("salesradar.raw.dingtalk", 3),
+        TP("salesradar.raw.email", 2),
+    ]
