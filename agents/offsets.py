@@ -16,9 +16,9 @@ log = logging.getLogger(__name__)
 
 
 class ReadOffsets(Sensor):
-    """The first and the furthest offset read from each partition since it was assigned.
+    """The lowest and the furthest offset read from each partition since it was assigned.
 
-    The first is a partition's head while nothing is committed. Kept across assignments, an
+    The lowest is a partition's head while nothing is committed. Kept across assignments, an
     old first read would outlive the group's committed offsets expiring (Kafka drops those of
     a group idle for a week), and the partition would never commit again. The furthest says
     how far the broker is known to hold records (see ``pipeline.offsets.known_end``).
@@ -30,7 +30,10 @@ class ReadOffsets(Sensor):
         self.furthest: dict[TP, int] = {}
 
     def on_message_in(self, tp: TP, offset: int, message: faust.types.Message) -> None:
-        self.first.setdefault(tp, offset)
+        # the lowest, not the first seen: a partition read again from the start of its log
+        # after records were dropped in a rebalance has its head there
+        if offset < self.first.get(tp, offset + 1):
+            self.first[tp] = offset
         if offset > self.furthest.get(tp, -1):
             self.furthest[tp] = offset
 

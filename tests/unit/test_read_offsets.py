@@ -23,6 +23,15 @@ def test_first_and_furthest_offsets_read_stay_until_the_partition_is_revoked() -
     assert (read.first, read.furthest) == ({OTHER: 7}, {OTHER: 7})
 
 
+def test_the_head_is_the_lowest_offset_read_when_the_log_is_read_again_from_its_start() -> None:
+    read = ReadOffsets()
+    for offset in (3, 4, 0, 1, 2, 3):  # 0-2 dropped in a rebalance, then read from the start
+        read.on_message_in(RAW, offset, None)
+    assert (read.first[RAW], read.furthest[RAW]) == (0, 4)
+    assert next_commit([0, 1], read.first[RAW]) == 2
+    assert next_commit([3, 4], read.first[RAW]) is None  # never past the unprocessed 0-2
+
+
 def test_after_expired_offsets_a_partition_commits_from_its_new_first_read() -> None:
     """Read from 50 once; back after the group's offsets expired, reading from 120."""
     read = ReadOffsets()
