@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 import faust
+from aiokafka.errors import IllegalStateError
 from faust.types import TP
 
 from agents import alerts, process
@@ -19,6 +21,8 @@ from pipeline.partitioner import RememberingPartitioner
 from pipeline.runtime import Runtime
 
 APP_ID = "salesradar"
+
+log = logging.getLogger(__name__)
 
 
 def keep_offset_gaps_uncommitted(app: faust.App) -> None:
@@ -57,7 +61,10 @@ def reread_never_committed_partitions(app: faust.App) -> None:
         changelogs = {table.changelog_topic_name for table in app.tables.values()}
         fresh = never_committed(committed, changelogs)
         if fresh:
-            await consumer._thread.seek_to_beginning(*fresh)  # type: ignore[attr-defined]
+            try:
+                await consumer._thread.seek_to_beginning(*fresh)  # type: ignore[attr-defined]
+            except IllegalStateError as exc:  # moved away meanwhile: the next owner reads it
+                log.warning("could not restart %s from the beginning: %s", fresh, exc)
         return committed
 
     consumer.seek_to_committed = seek_and_restart_uncommitted  # type: ignore[method-assign]
