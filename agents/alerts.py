@@ -3,7 +3,7 @@
 Every attempt's outcome goes to the alerts topic, from which the sink writes the `alerts` table.
 
 A latency record stays unacked until everything it caused has ended (AlertService.submit's
-`on_done`), and faust's offset gap filling is off (agents/app.py): a crash or kill -9 re-reads
+`on_done`), and faust's offset gap filling is off (agents/offsets.py): a crash or kill -9 re-reads
 it, and the alert ids already final in ClickHouse are not sent again. Such a record may be
 held for hours (an escalation interval, quiet hours): it is kept out of faust's "wait until
 every stream is empty" on rebalance and stop, else a rebalance would wait that long; its

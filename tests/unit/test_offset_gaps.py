@@ -1,4 +1,4 @@
-"""The worker never commits past offsets it did not process (agents/app.py).
+"""The worker never commits past offsets it did not process (agents/offsets.py).
 
 faust treats a jump in delivered offsets as a gap to fill (as if acked). Across a rebalance such
 a jump only means records were dropped and will be read again; filling it committed past them.
@@ -11,7 +11,7 @@ import asyncio
 import faust
 from faust.types import TP
 
-from agents.app import keep_offset_gaps_uncommitted
+from agents.offsets import keep_offset_gaps_uncommitted
 
 RAW = TP("salesradar.raw.wecom", 0)
 
