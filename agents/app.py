@@ -14,6 +14,7 @@ from agents.offsets import (
 from agents.sink import ClickHouseSink
 from pipeline.alerts import AlertConfig
 from pipeline.clickhouse import ClickHouseBackend
+from pipeline.embedded_broker import FAUST_FAST_JOIN
 from pipeline.health import Check, HealthState
 from pipeline.partitioner import RememberingPartitioner
 from pipeline.runtime import Runtime
@@ -36,13 +37,7 @@ def build_app(
     """
     settings = runtime.settings
     settings.table_dir.mkdir(parents=True, exist_ok=True)
-    group_timeouts: dict[str, object] = {}
-    if settings.fast_group_join:
-        group_timeouts = {
-            "broker_session_timeout": 6,
-            "broker_rebalance_timeout": 6,
-            "broker_heartbeat_interval": 1,
-        }
+    group_timeouts = FAUST_FAST_JOIN if settings.fast_group_join else {}
     app = faust.App(
         APP_ID,
         broker=settings.broker_url,

@@ -31,6 +31,7 @@ from prometheus_client import REGISTRY
 from pipeline.bench_stats import BenchResult, load_average, quantile, rss_mb
 from pipeline.clickhouse import ClickHouseBackend
 from pipeline.demo_data import generate_week
+from pipeline.embedded_broker import FAUST_FAST_JOIN
 from pipeline.normalize import normalize_record
 from pipeline.normalize.keys import keyed_in_event_order
 from pipeline.runtime import Progress, Runtime
@@ -151,14 +152,6 @@ async def _until(condition: Callable[[], bool], timeout_s: float, what: str) -> 
     return time.perf_counter()
 
 
-def _fast_join() -> dict[str, float]:
-    return {
-        "broker_session_timeout": 6,
-        "broker_rebalance_timeout": 6,
-        "broker_heartbeat_interval": 1,
-    }
-
-
 async def measure_ceiling(
     settings: Settings, topics: list[str], total: int, datadir: Path, timeout_s: float
 ) -> tuple[float, float]:
@@ -173,7 +166,7 @@ async def measure_ceiling(
         store="memory://",
         web_enabled=False,
         datadir=str(datadir),
-        **_fast_join(),
+        **FAUST_FAST_JOIN,
     )
     source = app.topic(*topics, value_serializer="raw", key_serializer="raw")
     seen: list[float] = []

@@ -23,7 +23,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from agents.offsets import reread_never_committed_partitions
-from pipeline.embedded_broker import EmbeddedBroker
+from pipeline.embedded_broker import FAUST_FAST_JOIN, EmbeddedBroker
 
 pytestmark = pytest.mark.integration
 
@@ -41,10 +41,8 @@ async def _offsets_read_after_a_seek(
         store="memory://",
         web_enabled=False,
         datadir=str(datadir),
-        broker_session_timeout=6,
-        broker_rebalance_timeout=6,
-        broker_heartbeat_interval=1,
         broker_commit_interval=3600,  # nothing is committed while the test runs
+        **FAUST_FAST_JOIN,
     )
     if corrected:
         reread_never_committed_partitions(app)
