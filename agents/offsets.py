@@ -26,27 +26,27 @@ class ReadOffsets(Sensor):
     """The lowest and the furthest offset read from each partition since it was assigned.
 
     The lowest is a partition's head while nothing is committed. Kept across assignments, an
-    old first read would outlive the group's committed offsets expiring (Kafka drops those of
+    old lowest read would outlive the group's committed offsets expiring (Kafka drops those of
     a group idle for a week), and the partition would never commit again. The furthest says
     how far the broker is known to hold records (see ``pipeline.offsets.known_end``).
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.first: dict[TP, int] = {}
+        self.lowest: dict[TP, int] = {}
         self.furthest: dict[TP, int] = {}
 
     def on_message_in(self, tp: TP, offset: int, message: faust.types.Message) -> None:
         # the lowest, not the first seen: a partition read again from the start of its log
         # after records were dropped in a rebalance has its head there
-        if offset < self.first.get(tp, offset + 1):
-            self.first[tp] = offset
+        if offset < self.lowest.get(tp, offset + 1):
+            self.lowest[tp] = offset
         if offset > self.furthest.get(tp, -1):
             self.furthest[tp] = offset
 
     def forget(self, partitions: Iterable[TP]) -> None:
         for tp in partitions:
-            self.first.pop(tp, None)
+            self.lowest.pop(tp, None)
             self.furthest.pop(tp, None)
 
 
@@ -65,11 +65,11 @@ def commit_only_acked_heads(app: faust.App) -> ReadOffsets:
         acked = consumer._acked[tp]
         acked.sort()
         committed = consumer._committed_offset[tp]
-        head = committed if committed is not None else read.first.get(tp)
+        head = committed if committed is not None else read.lowest.get(tp)
         offset = next_commit(acked, head)
         if committed is None and offset is not None:
             log.info(
-                "%s: first commit, %d, from the first record read, %s",
+                "%s: first commit, %d, from the lowest offset read, %s",
                 tp,
                 offset,
                 head,

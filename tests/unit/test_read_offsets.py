@@ -17,19 +17,19 @@ def test_first_and_furthest_offsets_read_stay_until_the_partition_is_revoked() -
     for offset in (50, 51, 52, 50, 51):  # read again from 50 after a rewind
         read.on_message_in(RAW, offset, None)
     read.on_message_in(OTHER, 7, None)
-    assert read.first == {RAW: 50, OTHER: 7}
+    assert read.lowest == {RAW: 50, OTHER: 7}
     assert read.furthest == {RAW: 52, OTHER: 7}
     read.forget([RAW])
-    assert (read.first, read.furthest) == ({OTHER: 7}, {OTHER: 7})
+    assert (read.lowest, read.furthest) == ({OTHER: 7}, {OTHER: 7})
 
 
 def test_the_head_is_the_lowest_offset_read_when_the_log_is_read_again_from_its_start() -> None:
     read = ReadOffsets()
     for offset in (3, 4, 0, 1, 2, 3):  # 0-2 dropped in a rebalance, then read from the start
         read.on_message_in(RAW, offset, None)
-    assert (read.first[RAW], read.furthest[RAW]) == (0, 4)
-    assert next_commit([0, 1], read.first[RAW]) == 2
-    assert next_commit([3, 4], read.first[RAW]) is None  # never past the unprocessed 0-2
+    assert (read.lowest[RAW], read.furthest[RAW]) == (0, 4)
+    assert next_commit([0, 1], read.lowest[RAW]) == 2
+    assert next_commit([3, 4], read.lowest[RAW]) is None  # never past the unprocessed 0-2
 
 
 def test_after_expired_offsets_a_partition_commits_from_its_new_first_read() -> None:
@@ -39,7 +39,7 @@ def test_after_expired_offsets_a_partition_commits_from_its_new_first_read() -> 
     read.forget([RAW])  # revoked, then assigned again with nothing committed
     for offset in (120, 121, 122):
         read.on_message_in(RAW, offset, None)
-    assert next_commit([120, 121, 122], read.first.get(RAW)) == 123
+    assert next_commit([120, 121, 122], read.lowest.get(RAW)) == 123
     assert next_commit([120, 121, 122], 50) is None  # what the old first read gave: never
 
 
