@@ -197,8 +197,6 @@ async def run_bench(
     runtime = Runtime.from_settings(settings)
     await create_topics(settings, runtime.all_topics())
     backlog = _keyed(runtime, _week(options, options.seed, weeks_ago=2))
-    paced = _keyed(runtime, _week(options, options.seed + 1, weeks_ago=1))
-    paced = paced[: int(options.rate * options.paced_seconds)]
     await _produce_all(settings, backlog)
     report(f"bench: {len(backlog):,} raw records produced; measuring the bare faust agent")
     ceiling, ceiling_cpu_us = await measure_ceiling(
@@ -228,22 +226,26 @@ async def run_bench(
         report(
             f"bench: pipeline {pipeline_rate:,.0f} records/s; producing at {options.rate:,.0f}/s"
         )
-        sent_at = await _paced(settings, paced, options.rate)
-        await _until(
-            lambda: _drained(progress, len(backlog) + len(paced)), options.timeout_s, "paced"
-        )
-        latencies = await asyncio.get_running_loop().run_in_executor(
-            None, _row_latencies, runtime, backend, paced, sent_at
-        )
+        produced = len(backlog)
+
+        async def paced_latencies(seed: int, weeks_ago: int, rate: float, what: str) -> list[float]:
+            """Produce a week's first ``paced_seconds`` at ``rate``; produce -> row latencies."""
+            nonlocal produced
+            records = _keyed(runtime, _week(options, seed, weeks_ago))
+            records = records[: int(rate * options.paced_seconds)]
+            sent_at = await _paced(settings, records, rate)
+            produced += len(records)
+            await _until(lambda: _drained(progress, produced), options.timeout_s, what)
+            return await asyncio.get_running_loop().run_in_executor(
+                None, _row_latencies, runtime, backend, records, sent_at
+            )
+
+        latencies = await paced_latencies(options.seed + 1, 1, options.rate, "paced")
+        paced_records = produced - len(backlog)
         sustained_rate = max(1.0, pipeline_rate * options.sustained_fraction)
         report(f"bench: producing at {sustained_rate:,.0f}/s, a rate the pipeline sustains")
-        sustained = _keyed(runtime, _week(options, options.seed + 2, weeks_ago=3))
-        sustained = sustained[: int(sustained_rate * options.paced_seconds)]
-        sustained_sent_at = await _paced(settings, sustained, sustained_rate)
-        total = len(backlog) + len(paced) + len(sustained)
-        await _until(lambda: _drained(progress, total), options.timeout_s, "sustained")
-        sustained_latencies = await asyncio.get_running_loop().run_in_executor(
-            None, _row_latencies, runtime, backend, sustained, sustained_sent_at
+        sustained_latencies = await paced_latencies(
+            options.seed + 2, 3, sustained_rate, "sustained"
         )
         open_waits = int(REGISTRY.get_sample_value("salesradar_open_waits") or 0)
         memory = rss_mb()
@@ -256,7 +258,7 @@ async def run_bench(
         stream_per_s=stream_rate,
         pipeline_per_s=pipeline_rate,
         paced_rate=options.rate,
-        paced_records=len(paced),
+        paced_records=paced_records,
         latency_samples=len(latencies),
         p50_s=quantile(latencies, 0.5),
         p99_s=quantile(latencies, 0.99),
