@@ -39,7 +39,7 @@ from pipeline.dead_letter_codes import REPARTITION_SOURCE, STATE_SOURCE, STATE_U
 from pipeline.latency.engine import Output
 from pipeline.latency.processor import LatencyProcessor, Position
 from pipeline.logging_json import at
-from pipeline.normalize import normalize_record
+from pipeline.normalize import RAW_PREFIX_BYTES, normalize_record
 from pipeline.normalize.recent import RecentIds
 from pipeline.offsets import known_end
 from pipeline.partitioner import partition_for
@@ -57,8 +57,6 @@ INPUT_HEADER = "salesradar-input"
 OUTPUT_TYPES = {LatencySample: "sample", Breach: "breach", WaitReminder: "reminder"}
 SEND_RETRY_START_S = 0.5
 SEND_RETRY_MAX_S = 30.0
-#: Bytes of a record kept in a dead letter (the rest is cut, and the dead letter says so).
-KEPT_RAW_BYTES = 65536
 #: Seconds to wait for the broker's metadata of every input topic before checking its partitions.
 PARTITION_CHECK_TRIES = 60
 
@@ -151,8 +149,8 @@ def failed(source: str, message: faust.types.Message, exc: Exception) -> Rejecti
         source=source,
         reason="internal_error",
         message=f"{type(exc).__name__}: {exc}",
-        raw=raw[:KEPT_RAW_BYTES],
-        raw_truncated=len(raw) > KEPT_RAW_BYTES,
+        raw=raw[:RAW_PREFIX_BYTES],
+        raw_truncated=len(raw) > RAW_PREFIX_BYTES,
         **read_at(message),
     )
 
@@ -218,8 +216,7 @@ def register(app: faust.App, runtime: Runtime, read_offsets: ReadOffsets) -> Lat
         progress.rejected += 1
         progress.reject_reasons[item.reason] += 1
         metrics.NORMALIZE_REJECTS.labels(source=item.source, reason=item.reason).inc()
-        metrics.DEAD_LETTERS.labels(source=item.source, reason=item.reason).inc()
-        outbox.add(settings.dlq_topic, item.source.encode(), encode_rejection(item))
+        internal_dead_letter(item, outbox)
 
     def quarantine(outbox: Outbox) -> None:
         """Stored states the processor could not read: dead letters with their bytes, so the
@@ -236,15 +233,15 @@ def register(app: faust.App, runtime: Runtime, read_offsets: ReadOffsets) -> Lat
                 source=STATE_SOURCE,
                 reason=STATE_UNREADABLE,
                 message=f"conversation {item.key}: {item.error}",
-                raw=item.stored[:KEPT_RAW_BYTES],
-                raw_truncated=len(item.stored) > KEPT_RAW_BYTES,
+                raw=item.stored[:RAW_PREFIX_BYTES],
+                raw_truncated=len(item.stored) > RAW_PREFIX_BYTES,
                 topic=table.changelog_topic_name,
                 partition=partition,
             )
             internal_dead_letter(rejection, outbox)
 
     def internal_dead_letter(item: Rejection, outbox: Outbox) -> None:
-        """A dead letter that is not raw input (not a normalize reject; not replayable)."""
+        """Send a dead letter; alone, for one that is not a normalize reject of raw input."""
         metrics.DEAD_LETTERS.labels(source=item.source, reason=item.reason).inc()
         outbox.add(settings.dlq_topic, item.source.encode(), encode_rejection(item))
 

@@ -26,6 +26,7 @@ from pipeline.clickhouse.sql_text import literal
 from pipeline.dead_letter_codes import SINK_DECODE, SINK_REFUSED, SINK_SOURCE
 from pipeline.health import Check, HealthState
 from pipeline.logging_json import at
+from pipeline.normalize import RAW_PREFIX_BYTES
 from pipeline.runtime import Runtime
 from pipeline.sink.batching import Batch, PartitionBatcher
 from pipeline.sink.dedup import NaturalKey, fresh_rows
@@ -333,8 +334,8 @@ def _undecodable(tp: TopicPartition, message: Any, exc: Exception) -> dict[str, 
         "source": SINK_SOURCE,
         "reason": SINK_DECODE,
         "message": f"{type(exc).__name__}: {exc}",
-        "raw": raw[:65536],
-        "raw_truncated": int(len(raw) > 65536),
+        "raw": raw[:RAW_PREFIX_BYTES],
+        "raw_truncated": int(len(raw) > RAW_PREFIX_BYTES),
         "topic": tp.topic,
         "partition": tp.partition,
         "offset": message.offset,
@@ -349,7 +350,7 @@ def _refused(batch: Batch, exc: Exception) -> dict[str, Any]:
         "source": SINK_SOURCE,
         "reason": SINK_REFUSED,
         "message": str(exc)[:2000],
-        "raw": sample[:65536],
+        "raw": sample[:RAW_PREFIX_BYTES],
         "raw_truncated": 1,
         "topic": batch.topic,
         "partition": batch.partition,

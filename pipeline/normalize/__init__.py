@@ -40,7 +40,7 @@ from schemas.events import CanonicalEvent, Rejection, Source
 
 __all__ = ["REASONS", "NormalizeContext", "normalize_record", "RAW_PREFIX_BYTES"]
 
-#: How much of a too-large record the dead letter keeps.
+#: How much of a record a dead letter keeps when it cannot keep all of it (flagged truncated).
 RAW_PREFIX_BYTES = 64 * 1024
 
 Outcome = list[CanonicalEvent | PartReject]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from agents.process import KEPT_RAW_BYTES, failed
+from agents.process import failed
+from pipeline.normalize import RAW_PREFIX_BYTES
 
 
 def _message(value: bytes | None) -> SimpleNamespace:
@@ -19,6 +20,6 @@ def test_a_failed_record_keeps_its_bytes_reason_and_position() -> None:
 
 
 def test_a_huge_failed_record_is_cut_and_flagged_so_replay_keeps_it_back() -> None:
-    item = failed("email", _message(b"x" * (KEPT_RAW_BYTES + 1)), ValueError("boom"))
-    assert len(item.raw) == KEPT_RAW_BYTES and item.raw_truncated
+    item = failed("email", _message(b"x" * (RAW_PREFIX_BYTES + 1)), ValueError("boom"))
+    assert len(item.raw) == RAW_PREFIX_BYTES and item.raw_truncated
     assert failed("email", _message(None), ValueError("empty")).raw == b""
