@@ -64,7 +64,8 @@ _TABLE = {
 _NEEDS_TABLE = re.compile("[" + re.escape("".join(chr(code) for code in _TABLE)) + "]")
 _URL = re.compile(r"(?:https?://|www\.)[^\s\u4e00-\u9fff]*", re.IGNORECASE)
 _MENTION = re.compile(r"@[^\s@,，:：。!！?？]{1,16}(?=\s|$)")
-# A space between two Chinese characters is a typing habit, not a word break.
+# Phone and voice-to-text chat uses a space between two Chinese characters as its comma
+# (价格没问题 安全这块也不担心): it ends a clause, so a cancelling word does not reach across.
 _CJK_SPACE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 
 
@@ -84,5 +85,5 @@ def normalize_text(text: str) -> str:
     if "@" in text:
         text = _MENTION.sub(" ", text)
     if " " in text or "\t" in text:
-        text = _CJK_SPACE.sub("", text)
+        text = _CJK_SPACE.sub(",", text)
     return text

@@ -125,6 +125,14 @@ def test_traditional_characters_beyond_the_core_table(tagger: Tagger) -> None:
     assert set(tagger.tag("已經蓋章了", C)) == {"contract"}
 
 
+def test_a_space_between_chinese_characters_ends_a_clause(tagger: Tagger) -> None:
+    # typed on a phone, the space is the comma: 不用客气 does not negate the demo after it
+    text = "不用客气 演示约在周三下午"
+    assert tagger.tag(text, C) == ("demo",)
+    assert tagger.tag_reference(text, C) == ("demo",)
+    assert tagger.tag("不用演示", C) == ()
+
+
 def test_result_is_sorted_and_unique(tagger: Tagger) -> None:
     signals = tagger.tag("报价太贵了，报价单再优惠点，合同和发票一起寄", C)
     assert list(signals) == sorted(set(signals))
