@@ -133,6 +133,13 @@ def test_a_space_between_chinese_characters_ends_a_clause(tagger: Tagger) -> Non
     assert tagger.tag("不用演示", C) == ()
 
 
+def test_a_reassurance_cancels_a_worry_but_agrees_to_a_stage(tagger: Tagger) -> None:
+    assert tagger.tag("价格没问题", C) == ()
+    assert tagger.tag("安全这块我们也不担心", C) == ()
+    assert tagger.tag("参观没问题", C) == ("demo",)
+    assert tagger.tag("演示先不急", C) == ()
+
+
 def test_result_is_sorted_and_unique(tagger: Tagger) -> None:
     signals = tagger.tag("报价太贵了，报价单再优惠点，合同和发票一起寄", C)
     assert list(signals) == sorted(set(signals))
