@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pipeline.tagging import Tagger
+from pipeline.tagging.normalize import normalize_text
 from schemas.events import Actor, CanonicalEvent, EventKind, Source
 
 C, R, S = Actor.CUSTOMER, Actor.REP, Actor.SYSTEM
@@ -118,11 +119,15 @@ def test_english_terms_next_to_chinese_or_digits_still_count(tagger: Tagger) -> 
     assert set(tagger.tag("有没有ISO9001认证", C)) == {"objection_tech"}
 
 
-def test_traditional_characters_beyond_the_core_table(tagger: Tagger) -> None:
-    # 沒 and 蓋 were outside the first table: 沒問題 did not cancel, 蓋章 was no term
+def test_traditional_characters_beyond_the_most_common(tagger: Tagger) -> None:
+    # 沒 and 蓋 were outside a first hand-written table: 沒問題 did not cancel, 蓋章 was no term
     assert tagger.tag("這個價錢沒問題", C) == ()
     assert set(tagger.tag("價格沒問題，什麼時候能簽？", C)) == {"contract"}
     assert set(tagger.tag("已經蓋章了", C)) == {"contract"}
+    # 恆, 啓 and 丟 were outside the hand-written table of 760 characters
+    assert normalize_text("恆溫") == "恒温"
+    assert set(tagger.tag("啓動會定在下週一", R)) == {"delivery"}
+    assert set(tagger.tag("數據會不會丟", C)) == {"objection_tech"}
 
 
 def test_a_space_between_chinese_characters_ends_a_clause(tagger: Tagger) -> None:
