@@ -40,6 +40,43 @@ _TABLE = {
     **_traditional_to_simplified(),
 }
 
+# Hong Kong chat is often written Cantonese: read its own words as their Mandarin
+# equivalents so one taxonomy covers both (唔使演示 = 不用演示, 我哋老细 = 我们老板).
+# Applied only to text holding a character that only Cantonese writes.
+_CANTONESE_WORDS = {
+    "唔该": "谢谢",
+    "唔使": "不用",
+    "系咪": "是不是",
+    "老细": "老板",
+    "而家": "现在",
+    "平啲": "便宜些",
+    "几钱": "多少钱",
+    "点解": "为什么",
+    "边个": "谁",
+    "仲有": "还有",
+}
+_CANTONESE_CHARACTERS = str.maketrans(
+    {
+        "唔": "不",
+        "冇": "没",
+        "哋": "们",
+        "嘅": "的",
+        "咗": "了",
+        "啲": "些",
+        "喺": "在",
+        "嚟": "来",
+        "佢": "他",
+        "睇": "看",
+        "揾": "找",
+        "畀": "给",
+        "俾": "给",
+        "嘢": "东西",
+        "咩": "什么",
+    }
+)
+_CANTONESE_MARK = re.compile("[" + "".join(map(chr, _CANTONESE_CHARACTERS)) + "]")
+_CANTONESE_WORD = re.compile("|".join(_CANTONESE_WORDS))
+
 # Only text holding a character the table changes needs the (slower) translate call.
 _NEEDS_TABLE = re.compile("[" + re.escape("".join(chr(code) for code in _TABLE)) + "]")
 _URL = re.compile(r"(?:https?://|www\.)[^\s\u4e00-\u9fff]*", re.IGNORECASE)
@@ -57,6 +94,9 @@ def normalize_text(text: str) -> str:
     """
     if _NEEDS_TABLE.search(text):
         text = text.translate(_TABLE)
+    if _CANTONESE_MARK.search(text):
+        text = _CANTONESE_WORD.sub(lambda word: _CANTONESE_WORDS[word.group()], text)
+        text = text.translate(_CANTONESE_CHARACTERS)
     text = text.lower()
     if "http" in text or "www." in text:
         text = _URL.sub(" url ", text)

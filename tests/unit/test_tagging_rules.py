@@ -130,6 +130,15 @@ def test_traditional_characters_beyond_the_most_common(tagger: Tagger) -> None:
     assert set(tagger.tag("數據會不會丟", C)) == {"objection_tech"}
 
 
+def test_hong_kong_cantonese_reads_as_its_mandarin_words(tagger: Tagger) -> None:
+    assert normalize_text("我哋老細未決定") == "我们老板未决定"
+    assert tagger.tag("唔使演示啦", C) == ()
+    assert tagger.tag("價錢冇問題", C) == ()
+    assert set(tagger.tag("可唔可以平啲", C)) == {"objection_price", "quote"}
+    assert set(tagger.tag("個系統穩唔穩定", C)) == {"objection_tech"}
+    assert normalize_text("老细") == "老细"  # Mandarin text is left alone
+
+
 def test_a_space_between_chinese_characters_ends_a_clause(tagger: Tagger) -> None:
     # typed on a phone, the space is the comma: 不用客气 does not negate the demo after it
     text = "不用客气 演示约在周三下午"
