@@ -37,6 +37,9 @@ _TABLE = {
     **_FULL_WIDTH,
     0x3000: 0x20,  # ideographic space
     0x2005: 0x20,  # the four-per-em space WeCom puts after an @mention
+    # 、 joins the items of one list (海康、大华的平台我们都对接过): read as 和 it keeps the list
+    # in one clause, so a word that cancels a hit after the last item covers every item
+    0x3001: "和",
     **_traditional_to_simplified(),
 }
 

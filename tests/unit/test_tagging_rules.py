@@ -147,6 +147,12 @@ def test_a_space_between_chinese_characters_ends_a_clause(tagger: Tagger) -> Non
     assert tagger.tag("不用演示", C) == ()
 
 
+def test_a_list_joined_by_the_enumeration_comma_is_one_clause(tagger: Tagger) -> None:
+    # brands named as integration targets, not as rival vendors: 对接 covers the whole list
+    assert tagger.tag("海康、大华的平台我们都对接过", R) == ()
+    assert tagger.tag("海康的平台我们都对接过", R) == ()
+
+
 def test_a_reassurance_cancels_a_worry_but_agrees_to_a_stage(tagger: Tagger) -> None:
     assert tagger.tag("价格没问题", C) == ()
     assert tagger.tag("安全这块我们也不担心", C) == ()
