@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pipeline.tagging import Tagger
+from pipeline.tagging.normalize import normalize_text
 from schemas.events import Actor, CanonicalEvent, EventKind, Source
 
 C, R, S = Actor.CUSTOMER, Actor.REP, Actor.SYSTEM
@@ -118,11 +119,45 @@ def test_english_terms_next_to_chinese_or_digits_still_count(tagger: Tagger) -> 
     assert set(tagger.tag("有没有ISO9001认证", C)) == {"objection_tech"}
 
 
-def test_traditional_characters_beyond_the_core_table(tagger: Tagger) -> None:
-    # 沒 and 蓋 were outside the first table: 沒問題 did not cancel, 蓋章 was no term
+def test_traditional_characters_beyond_the_most_common(tagger: Tagger) -> None:
+    # 沒 and 蓋 were outside a first hand-written table: 沒問題 did not cancel, 蓋章 was no term
     assert tagger.tag("這個價錢沒問題", C) == ()
     assert set(tagger.tag("價格沒問題，什麼時候能簽？", C)) == {"contract"}
     assert set(tagger.tag("已經蓋章了", C)) == {"contract"}
+    # 恆, 啓 and 丟 were outside the hand-written table of 760 characters
+    assert normalize_text("恆溫") == "恒温"
+    assert set(tagger.tag("啓動會定在下週一", R)) == {"delivery"}
+    assert set(tagger.tag("數據會不會丟", C)) == {"objection_tech"}
+
+
+def test_hong_kong_cantonese_reads_as_its_mandarin_words(tagger: Tagger) -> None:
+    assert normalize_text("我哋老細未決定") == "我们老板未决定"
+    assert tagger.tag("唔使演示啦", C) == ()
+    assert tagger.tag("價錢冇問題", C) == ()
+    assert set(tagger.tag("可唔可以平啲", C)) == {"objection_price", "quote"}
+    assert set(tagger.tag("個系統穩唔穩定", C)) == {"objection_tech"}
+    assert normalize_text("老细") == "老细"  # Mandarin text is left alone
+
+
+def test_a_space_between_chinese_characters_ends_a_clause(tagger: Tagger) -> None:
+    # typed on a phone, the space is the comma: 不用客气 does not negate the demo after it
+    text = "不用客气 演示约在周三下午"
+    assert tagger.tag(text, C) == ("demo",)
+    assert tagger.tag_reference(text, C) == ("demo",)
+    assert tagger.tag("不用演示", C) == ()
+
+
+def test_a_list_joined_by_the_enumeration_comma_is_one_clause(tagger: Tagger) -> None:
+    # brands named as integration targets, not as rival vendors: 对接 covers the whole list
+    assert tagger.tag("海康、大华的平台我们都对接过", R) == ()
+    assert tagger.tag("海康的平台我们都对接过", R) == ()
+
+
+def test_a_reassurance_cancels_a_worry_but_agrees_to_a_stage(tagger: Tagger) -> None:
+    assert tagger.tag("价格没问题", C) == ()
+    assert tagger.tag("安全这块我们也不担心", C) == ()
+    assert tagger.tag("参观没问题", C) == ("demo",)
+    assert tagger.tag("演示先不急", C) == ()
 
 
 def test_result_is_sorted_and_unique(tagger: Tagger) -> None:
