@@ -49,20 +49,21 @@ def test_labelled_set_has_the_promised_shape() -> None:
 
 
 #: The issue's targets. Until 2026-11-30 the dev split (the tuning loop) met them; that day
-#: three fresh batches joined it (the dev quarter of V and W, all of Z and ZQ: 494 rows, each
-#: tuned for one round) and it measures 0.947 F1 / 0.924 precision: the target test is kept,
-#: as a strict expected failure that turns red the day it passes, next to a floor.
+#: four fresh batches joined it (the dev quarter of V and W, all of Z, ZQ and ZD: 644 rows,
+#: each tuned for one round) and it measures 0.943 F1 / 0.922 precision: the target test is
+#: kept, as a strict expected failure that turns red the day it passes, next to a floor.
 TARGET_F1, TARGET_PRECISION = 0.92, 0.93
 TUNING_FLOOR_F1, TUNING_FLOOR_PRECISION = 0.94, 0.92
 #: The held-out split does NOT meet them. Floors guard it against regression on messages the
 #: taxonomy was never tuned on (see docs/tagging.md); each floor keeps the rows it was set on:
 #: * the rows held out before the fresh batches were added (ids m…, n…; 318 rows): macro F1 /
-#:   precision measured 0.879 / 0.884 on 2026-11-30;
+#:   precision measured 0.881 / 0.888 on 2026-11-30;
 #: * the 493 rows held out before 2026-11-30 (ids m… to u…, which adds fresh batches written
-#:   across industries the set did not cover): 0.846 / 0.857;
+#:   across industries the set did not cover): 0.847 / 0.859;
 #: * the whole split, which since 2026-11-30 also holds the test quarter of batches V and W
-#:   (66 rows) and all of batches X, Y and ZZ (410 rows, written in new voices and never tuned
-#:   on: X and Y 0.756 / 0.800, ZZ 0.786 / 0.829): 969 rows, 0.799 / 0.821.
+#:   (66 rows) and all of batches X, Y, ZZ and ZT (560 rows, written in new voices, each
+#:   scored once with the taxonomy frozen, never tuned on: 0.767 / 0.791 together):
+#:   1,119 rows, 0.795 / 0.811.
 EARLIER_HELD_OUT_IDS = ("m", "n")
 HELD_OUT_FLOOR_F1, HELD_OUT_FLOOR_PRECISION = 0.87, 0.88
 BEFORE_2026_11_30_IDS = ("m", "n", "p", "q", "r", "s", "t", "u")
@@ -80,7 +81,7 @@ def _macro(tagger: Tagger, split: str, ids: tuple[str, ...] = ()) -> tuple[float
 
 
 @pytest.mark.xfail(
-    strict=True, reason="dev precision 0.924 < 0.93 since batches V, W, Z, ZQ joined the split"
+    strict=True, reason="dev precision 0.922 < 0.93 since batches V, W, Z, ZQ, ZD joined the split"
 )
 def test_accuracy_targets_on_the_tuning_split(tagger: Tagger) -> None:
     macro_f1, macro_precision, summary = _macro(tagger, "dev")
