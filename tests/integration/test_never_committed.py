@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from agents.offsets import reread_never_committed_partitions
-from pipeline.embedded_broker import FAUST_FAST_JOIN, EmbeddedBroker
+from pipeline.embedded_broker import EmbeddedBroker, scratch_faust_app
 
 pytestmark = pytest.mark.integration
 
@@ -35,15 +34,8 @@ async def _offsets_read_after_a_seek(
     broker: EmbeddedBroker, datadir: Path, *, corrected: bool
 ) -> list[int]:
     """Offsets an agent reads: the records once, then whatever a seek to committed brings."""
-    app = faust.App(
-        f"never-committed-{uuid.uuid4().hex[:8]}",
-        broker=broker.url,
-        store="memory://",
-        web_enabled=False,
-        datadir=str(datadir),
-        broker_commit_interval=3600,  # nothing is committed while the test runs
-        **FAUST_FAST_JOIN,
-    )
+    # nothing is committed while the test runs
+    app = scratch_faust_app("never-committed", broker.url, datadir, broker_commit_interval=3600)
     if corrected:
         reread_never_committed_partitions(app)
     read: list[int] = []
